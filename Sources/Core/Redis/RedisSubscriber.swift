@@ -1,0 +1,101 @@
+import Foundation
+import NIOCore
+import NIOConcurrencyHelpers
+
+/// One subscriber connection shared by every subscription of this process. When the connection drops it reconnects
+/// with backoff, subscribes again, and sends `.reset` to every subscriber because messages may have been missed.
+final class RedisSubscriber: Sendable {
+    private struct State {
+        var subscribers: [String: [UUID: AsyncStream<SharedStateEvent>.Continuation]] = [:]
+        var connection: Task<any Channel, any Error>?
+        var isShutDown = false
+    }
+
+    private let location: RedisLocation
+    private let state = NIOLockedValueBox(State())
+
+    init(location: RedisLocation) {
+        self.location = location
+    }
+
+    func subscribe(_ channelName: String) async throws -> AsyncStream<SharedStateEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream.makeStream(of: SharedStateEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        state.withLockedValue { $0.subscribers[channelName, default: [:]][id] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLockedValue { $0.subscribers[channelName]?[id] = nil }
+        }
+        let channel = try await connection()
+        _ = try await RedisConnection.send(["SUBSCRIBE", channelName], on: channel)
+        return stream
+    }
+
+    private func connection() async throws -> any Channel {
+        let task = state.withLockedValue { state -> Task<any Channel, any Error> in
+            if let existing = state.connection { return existing }
+            let created = Task { try await self.open() }
+            state.connection = created
+            return created
+        }
+        do {
+            return try await task.value
+        } catch {
+            state.withLockedValue { if $0.connection == task { $0.connection = nil } }
+            throw error
+        }
+    }
+
+    private func open() async throws -> any Channel {
+        let channel = try await RedisConnection.connect(to: location, selectDatabase: false) { [weak self] name, payload in
+            self?.deliver(.message(payload), on: name)
+        }
+        let names = state.withLockedValue { Array($0.subscribers.keys) }
+        for name in names {
+            _ = try await RedisConnection.send(["SUBSCRIBE", name], on: channel)
+        }
+        channel.closeFuture.whenComplete { [weak self] _ in self?.connectionLost() }
+        return channel
+    }
+
+    private func connectionLost() {
+        let shutDown = state.withLockedValue { state -> Bool in
+            state.connection = nil
+            return state.isShutDown
+        }
+        if shutDown { return }
+        Task {
+            var delay = Duration.milliseconds(100)
+            while !state.withLockedValue({ $0.isShutDown }) {
+                try? await Task.sleep(for: delay)
+                if (try? await connection()) != nil {
+                    broadcast(.reset)
+                    return
+                }
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    private func deliver(_ event: SharedStateEvent, on name: String) {
+        let targets = state.withLockedValue { Array(($0.subscribers[name] ?? [:]).values) }
+        for continuation in targets { continuation.yield(event) }
+    }
+
+    private func broadcast(_ event: SharedStateEvent) {
+        let targets = state.withLockedValue { $0.subscribers.values.flatMap(\.values) }
+        for continuation in targets { continuation.yield(event) }
+    }
+
+    func shutdown() async {
+        let (task, continuations) = state.withLockedValue { state in
+            state.isShutDown = true
+            defer {
+                state.connection = nil
+                state.subscribers = [:]
+            }
+            return (state.connection, state.subscribers.values.flatMap(\.values))
+        }
+        for continuation in continuations { continuation.finish() }
+        if let channel = try? await task?.value { try? await channel.close() }
+    }
+}
