@@ -80,13 +80,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "MCP", dependencies: ["Core", "Tenancy", "Billing"], swiftSettings: strict),
-        .target(name: "Web", dependencies: ["Core", "Tenancy", "Billing", "Gateway", "MCP"], swiftSettings: strict),
+        .target(
+            name: "Web",
+            dependencies: ["Core", "Tenancy", "Billing", "Gateway", "MCP", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(name: "AppServer", dependencies: ["Core", "Tenancy", "Billing", "Gateway", "MCP", "Web"], swiftSettings: strict),
         .executableTarget(
             name: "aihigress",
             dependencies: [
-                "AppServer",
+                "AppServer", "Core", "Tenancy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

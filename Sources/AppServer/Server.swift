@@ -1,0 +1,55 @@
+import Core
+import Gateway
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Tenancy
+
+/// `aihigress serve`: the HTTP server and its background services in one service group. SIGTERM or SIGINT stops
+/// accepting connections, lets in-flight requests and streams finish within the grace period, then exits.
+public enum Server {
+    public static func buildRouter(runtime: Runtime, authenticator: APIKeyAuthenticator) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: EdgeMiddleware(logger: Logger(label: "aihigress.access")))
+        HealthRoutes(database: runtime.database, sharedState: runtime.sharedState).register(on: router)
+        GatewayRoutes(authenticator: authenticator, maxBodyBytes: runtime.config.maxBodyBytes).register(on: router)
+        return router
+    }
+
+    public static func run(config: AppConfig) async throws {
+        let logger = Logger(label: "aihigress")
+        let runtime = try await Runtime.open(config, logger: logger, migrate: config.autoMigrate)
+        let authenticator = APIKeyAuthenticator(
+            database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState, logger: logger
+        )
+        let app = Application(
+            router: buildRouter(runtime: runtime, authenticator: authenticator),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? config.port
+                logger.info("listening", metadata: ["host": .string(config.host), "port": .stringConvertible(port)])
+            },
+            logger: logger
+        )
+        var groupConfig = ServiceGroupConfiguration(
+            services: [
+                .init(service: authenticator, successTerminationBehavior: .ignore),
+                .init(service: app),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfig.maximumGracefulShutdownDuration = config.shutdownGracePeriod
+        groupConfig.maximumCancellationDuration = .seconds(5)
+        do {
+            try await ServiceGroup(configuration: groupConfig).run()
+        } catch {
+            await runtime.close()
+            throw error
+        }
+        await runtime.close()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,41 @@
+import Logging
+
+/// Opens the database at start-up, retrying with backoff while it is unreachable, within a bounded time.
+public enum DatabaseConnector {
+    public struct Unreachable: Error, CustomStringConvertible {
+        public let location: String
+        public let waited: Duration
+        public let lastError: String
+        public var description: String { "database \(location) unreachable after \(waited): \(lastError)" }
+    }
+
+    public static func connect(_ config: AppConfig, logger: Logger) async throws -> Database {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: config.databaseConnectTimeout)
+        var delay = Duration.milliseconds(250)
+        while true {
+            var lastError = ""
+            do {
+                let database = try await Database.open(config.database, poolSize: config.databasePoolSize, logger: logger)
+                do {
+                    try await withTimeout(.seconds(5), "database ping") { try await database.ping() }
+                    return database
+                } catch {
+                    await database.close()
+                    throw error
+                }
+            } catch {
+                lastError = String(describing: error)
+            }
+            if clock.now.advanced(by: delay) >= deadline {
+                throw Unreachable(location: config.database.redacted, waited: config.databaseConnectTimeout, lastError: lastError)
+            }
+            logger.warning(
+                "database not reachable yet; retrying",
+                metadata: ["database": .string(config.database.redacted), "retry_in": .string("\(delay)")]
+            )
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+}

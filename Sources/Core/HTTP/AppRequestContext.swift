@@ -1,0 +1,36 @@
+import Hummingbird
+import NIOCore
+
+/// Who is calling with an API key: established by the API-key middleware, read by every `/v1` handler.
+public struct APIKeyIdentity: Sendable, Equatable {
+    public let keyId: String
+    public let orgId: String
+    public let name: String
+    /// Models this key may use; nil means every model the organisation may use.
+    public let allowedModels: [String]?
+    public let expiresAt: Int64?
+
+    public init(keyId: String, orgId: String, name: String, allowedModels: [String]?, expiresAt: Int64?) {
+        self.keyId = keyId
+        self.orgId = orgId
+        self.name = name
+        self.allowedModels = allowedModels
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Per-request state shared by middleware and handlers.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var requestId: String = ""
+    public var apiKey: APIKeyIdentity?
+    public let remoteAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// Bodies are read explicitly with the configured limit (`Request.collectLimited`), not through this.
+    public var maxUploadSize: Int { 64 * 1024 }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The outermost middleware: assigns the request id, turns every error into a response in the path's API shape,
+/// stamps `X-Request-Id` on every response, and writes one structured access-log line.
+public struct EdgeMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+    private let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let requestId = Self.acceptedRequestId(request.headers[.requestId]) ?? Identifier.make()
+        context.requestId = requestId
+        context.logger[metadataKey: "request_id"] = .string(requestId)
+        let started = ContinuousClock.now
+        let path = request.uri.path
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = ErrorShape.forPath(path).response(for: Self.apiError(from: error, logger: context.logger), requestId: requestId, path: path)
+        }
+        response.headers[.requestId] = requestId
+        let elapsed = started.duration(to: .now)
+        var metadata: Logger.Metadata = [
+            "method": .string(request.method.rawValue),
+            "path": .string(path),
+            "status": .stringConvertible(response.status.code),
+            "duration_ms": .string(String(format: "%.2f", Double(elapsed.wholeMicroseconds) / 1000)),
+            "request_id": .string(requestId),
+        ]
+        if let remote = context.remoteAddress { metadata["remote"] = .string(remote) }
+        if let key = context.apiKey {
+            metadata["org_id"] = .string(key.orgId)
+            metadata["key_id"] = .string(key.keyId)
+        }
+        logger.info("access", metadata: metadata)
+        return response
+    }
+
+    /// A client-supplied id is kept when it is short and plain, so traces can be joined across systems.
+    static func acceptedRequestId(_ value: String?) -> String? {
+        guard let value, (1...128).contains(value.utf8.count),
+            value.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E })
+        else { return nil }
+        return value
+    }
+
+    static func apiError(from error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let apiError as APIError:
+            return apiError
+        case let httpError as HTTPError:
+            switch httpError.status {
+            case .notFound: return .notFound("no such endpoint", code: "unknown_endpoint")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, .methodNotAllowed, "method not allowed on this endpoint")
+            case .contentTooLarge: return APIError(.contentTooLarge, .payloadTooLarge, "request body is too large")
+            default:
+                if httpError.status.code < 500 {
+                    return APIError(httpError.status, .invalidRequest, httpError.body ?? httpError.status.reasonPhrase)
+                }
+            }
+        case is DecodingError:
+            return .badRequest("request body does not match the expected shape")
+        default:
+            break
+        }
+        logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
+        return .internalError
+    }
+}
+
+extension Duration {
+    var wholeMicroseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}

@@ -1,0 +1,33 @@
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+extension Request {
+    /// Reads the whole body, refusing with 413 (in the caller's error shape) when it exceeds `limit`;
+    /// a declared Content-Length over the limit is refused before reading anything.
+    public mutating func collectLimited(_ limit: Int) async throws -> ByteBuffer {
+        if let declared = headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw APIError.payloadTooLarge(limit: limit)
+        }
+        do {
+            return try await collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge(limit: limit)
+        }
+    }
+
+    /// The body as a JSON object: 400 when it is not JSON or not an object.
+    public mutating func jsonObject(limit: Int) async throws -> [String: JSONValue] {
+        let buffer = try await collectLimited(limit)
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body is empty; expected a JSON object", code: "invalid_json") }
+        let value = try JSONText.parse(buffer.readableBytesView)
+        guard case .object(let object) = value else {
+            throw APIError.badRequest("request body must be a JSON object, got \(value.typeName)", code: "invalid_json")
+        }
+        return object
+    }
+}
+
+extension HTTPField.Name {
+    public static let requestId = HTTPField.Name("X-Request-Id")!
+}

@@ -1,0 +1,43 @@
+import Core
+import HTTPTypes
+import Hummingbird
+import Tenancy
+
+/// Authenticates `/v1` and `/v1beta` requests. Keys are read from `Authorization: Bearer`, `x-api-key`
+/// (Anthropic SDKs) and, on Gemini routes only, `x-goog-api-key` or the `key` query parameter.
+public struct APIKeyMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
+    private let authenticator: APIKeyAuthenticator
+
+    public init(authenticator: APIKeyAuthenticator) {
+        self.authenticator = authenticator
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.apiKey = try await authenticator.authenticate(Self.presentedKey(request))
+        return try await next(request, context)
+    }
+
+    static func presentedKey(_ request: Request) -> String? {
+        if let authorization = request.headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                return parts[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        if let key = request.headers[.xAPIKey] { return key }
+        if request.uri.path.hasPrefix("/v1beta/") {
+            if let key = request.headers[.xGoogAPIKey] { return key }
+            if let key = request.uri.queryParameters.get("key") { return key }
+        }
+        return nil
+    }
+}
+
+extension HTTPField.Name {
+    static let xAPIKey = HTTPField.Name("x-api-key")!
+    static let xGoogAPIKey = HTTPField.Name("x-goog-api-key")!
+}
+
+import Foundation

@@ -1,0 +1,100 @@
+import AppServer
+import ArgumentParser
+import Core
+import Foundation
+import NIOCore
+import NIOPosix
+import Tenancy
+
+@main
+struct Aihigress: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aihigress",
+        abstract: "AI Higress Gateway: one OpenAI-compatible endpoint over many LLM providers, for many organisations.",
+        subcommands: [Serve.self, Migrate.self, Admin.self, Keys.self]
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway (migrates first unless AIHIGRESS_AUTO_MIGRATE=false).")
+
+    func run() async throws {
+        let config = try loadConfiguration(forServer: true)
+        // One executor for NIO and Swift concurrency: fewer thread hops on the proxy path.
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        try await reportingFailures { try await Server.run(config: config) }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    func run() async throws {
+        let config = try loadConfiguration(forServer: false)
+        try await withRuntime(config, migrate: false) { runtime in
+            let applied = try await Migrator(database: runtime.database).migrate()
+            printJSON(["applied": .array(applied.map { .int(Int64($0)) })])
+        }
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Operator commands.", subcommands: [BootstrapCommand.self])
+
+    struct BootstrapCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bootstrap",
+            abstract: "Create (idempotently) a system administrator and an organisation they own; prints {\"user_id\",\"org_id\"}."
+        )
+        @Option(help: "Administrator email.") var email: String
+        @Option(help: "Administrator password (at least 8 characters).") var password: String
+        @Option(help: "Organisation slug (lowercase letters, digits, dashes).") var org: String
+        @Option(name: .customLong("org-name"), help: "Organisation display name (defaults to the slug).") var orgName: String?
+
+        func run() async throws {
+            let config = try loadConfiguration(forServer: false)
+            try await withRuntime(config, migrate: config.autoMigrate) { runtime in
+                let result = try await Bootstrap(database: runtime.database, passwords: runtime.passwords)
+                    .run(email: email, password: password, orgSlug: org, orgName: orgName)
+                printJSON(["user_id": .string(result.userId), "org_id": .string(result.orgId)])
+            }
+        }
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage API keys.", subcommands: [Create.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API key; prints {\"id\",\"key\"}. The key is shown only once.")
+        @Option(help: "Organisation slug.") var org: String
+        @Option(help: "A name to recognise the key by.") var name: String
+        @Option(name: .customLong("expires-in"), help: "Lifetime such as 30d, 12h, 90m or 2w (default: never expires).") var expiresIn: String?
+        @Option(help: "Comma-separated models this key may use (default: all the organisation may use).") var models: String?
+
+        func run() async throws {
+            let config = try loadConfiguration(forServer: false)
+            try await withRuntime(config, migrate: config.autoMigrate) { runtime in
+                let seconds = try expiresIn.map { text throws(APIError) in try InputRules.duration(text, field: "expires-in") }
+                let modelList = models.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                let created = try await APIKeys(database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState)
+                    .create(orgSlug: org, name: name, expiresInSeconds: seconds, allowedModels: modelList, createdBy: nil, actor: .cli)
+                printJSON(["id": .string(created.id), "key": .string(created.key), "prefix": .string(created.prefix)])
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke an API key; every instance refuses it within seconds.")
+        @Option(help: "The key's id.") var id: String
+
+        func run() async throws {
+            let config = try loadConfiguration(forServer: false)
+            try await withRuntime(config, migrate: config.autoMigrate) { runtime in
+                try await APIKeys(database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState)
+                    .revoke(id: id, actor: .cli)
+                printJSON(["id": .string(id), "revoked": .bool(true)])
+            }
+        }
+    }
+}
