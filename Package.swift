@@ -102,6 +102,7 @@ let package = Package(
             dependencies: [
                 "Core",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict

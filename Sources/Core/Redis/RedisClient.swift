@@ -19,7 +19,7 @@ public final class RedisClient: Sendable {
         }
         let location = self.location
         let channel = try await slots[index].channel {
-            try await RedisConnection.connect(to: location, selectDatabase: true)
+            try await RedisConnection.connect(to: location, selectDatabase: true, clientName: "aihigress")
         }
         return try await RedisConnection.send(arguments, on: channel)
     }

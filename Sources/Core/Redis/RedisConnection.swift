@@ -54,6 +54,7 @@ enum RedisConnection {
     static func connect(
         to location: RedisLocation,
         selectDatabase: Bool,
+        clientName: String,
         onPush: (@Sendable (String, String) -> Void)? = nil
     ) async throws -> any Channel {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -74,6 +75,8 @@ enum RedisConnection {
                 let auth = location.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]
                 _ = try await send(auth, on: channel)
             }
+            // Named so operators (and tests) can tell our connections apart in CLIENT LIST.
+            _ = try await send(["CLIENT", "SETNAME", clientName], on: channel)
             if selectDatabase && location.database != 0 {
                 _ = try await send(["SELECT", String(location.database)], on: channel)
             }

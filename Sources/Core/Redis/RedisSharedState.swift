@@ -7,8 +7,13 @@ public final class RedisSharedState: SharedState {
 
     public init(location: RedisLocation, keyPrefix: String = "ahg:", connections: Int = 4) {
         self.client = RedisClient(location: location, connections: connections)
-        self.subscriber = RedisSubscriber(location: location)
+        self.subscriber = RedisSubscriber(location: location, clientName: Self.subscriberName(prefix: keyPrefix))
         self.prefix = keyPrefix
+    }
+
+    /// The subscriber connection's CLIENT SETNAME (no spaces allowed).
+    public static func subscriberName(prefix: String) -> String {
+        "aihigress-sub-" + String(prefix.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
     }
 
     private func ttlArgument(_ ttl: Duration?) -> String {

@@ -8,14 +8,17 @@ final class RedisSubscriber: Sendable {
     private struct State {
         var subscribers: [String: [UUID: AsyncStream<SharedStateEvent>.Continuation]] = [:]
         var connection: Task<any Channel, any Error>?
+        var reconnecting = false
         var isShutDown = false
     }
 
     private let location: RedisLocation
+    private let clientName: String
     private let state = NIOLockedValueBox(State())
 
-    init(location: RedisLocation) {
+    init(location: RedisLocation, clientName: String) {
         self.location = location
+        self.clientName = clientName
     }
 
     func subscribe(_ channelName: String) async throws -> AsyncStream<SharedStateEvent> {
@@ -25,8 +28,14 @@ final class RedisSubscriber: Sendable {
         continuation.onTermination = { [weak self] _ in
             self?.state.withLockedValue { $0.subscribers[channelName]?[id] = nil }
         }
-        let channel = try await connection()
-        _ = try await RedisConnection.send(["SUBSCRIBE", channelName], on: channel)
+        // When Redis is unreachable now, the stream still comes back: the reconnect loop subscribes later and
+        // the subscriber then receives `.reset`.
+        do {
+            let channel = try await connection()
+            _ = try await RedisConnection.send(["SUBSCRIBE", channelName], on: channel)
+        } catch {
+            scheduleReconnect()
+        }
         return stream
     }
 
@@ -46,7 +55,7 @@ final class RedisSubscriber: Sendable {
     }
 
     private func open() async throws -> any Channel {
-        let channel = try await RedisConnection.connect(to: location, selectDatabase: false) { [weak self] name, payload in
+        let channel = try await RedisConnection.connect(to: location, selectDatabase: false, clientName: clientName) { [weak self] name, payload in
             self?.deliver(.message(payload), on: name)
         }
         let names = state.withLockedValue { Array($0.subscribers.keys) }
@@ -58,21 +67,30 @@ final class RedisSubscriber: Sendable {
     }
 
     private func connectionLost() {
-        let shutDown = state.withLockedValue { state -> Bool in
-            state.connection = nil
-            return state.isShutDown
+        state.withLockedValue { $0.connection = nil }
+        scheduleReconnect()
+    }
+
+    /// One reconnect loop at a time, with backoff; it announces `.reset` once subscribed again.
+    private func scheduleReconnect() {
+        let start = state.withLockedValue { state -> Bool in
+            guard !state.isShutDown, !state.reconnecting else { return false }
+            state.reconnecting = true
+            return true
         }
-        if shutDown { return }
+        guard start else { return }
         Task {
             var delay = Duration.milliseconds(100)
             while !state.withLockedValue({ $0.isShutDown }) {
                 try? await Task.sleep(for: delay)
                 if (try? await connection()) != nil {
+                    state.withLockedValue { $0.reconnecting = false }
                     broadcast(.reset)
                     return
                 }
                 delay = min(delay * 2, .seconds(2))
             }
+            state.withLockedValue { $0.reconnecting = false }
         }
     }
 

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import Core
+
+@Suite struct CryptoTests {
+    let ring = KeyRing(secret: "a-development-secret-of-32-chars-or-more")
+
+    @Test func hashesAreStablePerPurposeAndSecret() {
+        let a = ring.hash("ahg-key", purpose: .apiKeyHash)
+        #expect(a == ring.hash("ahg-key", purpose: .apiKeyHash))
+        #expect(a.count == 64)
+        #expect(a != ring.hash("ahg-key", purpose: .tokenHash))
+        #expect(a != KeyRing(secret: "another-secret-of-at-least-32-characters").hash("ahg-key", purpose: .apiKeyHash))
+    }
+
+    @Test func secretBoxRoundTripsAndRejectsTampering() throws {
+        let box = SecretBox(keyRing: ring)
+        let sealed = try box.seal("sk-upstream-secret")
+        #expect(sealed.hasPrefix("v1:"))
+        #expect(!sealed.contains("sk-upstream"))
+        #expect(try box.open(sealed) == "sk-upstream-secret")
+        #expect(try box.seal("same") != box.seal("same"), "nonces must differ")
+        var bytes = Array(Data(base64Encoded: String(sealed.dropFirst(3)))!)
+        bytes[bytes.count - 1] ^= 1
+        #expect(throws: (any Error).self) { try box.open("v1:" + Data(bytes).base64EncodedString()) }
+        #expect(throws: (any Error).self) { try SecretBox(keyRing: KeyRing(secret: "other-secret-xxxxxxxxxxxxxxxxxxxxxxxx")).open(sealed) }
+    }
+
+    @Test func randomTokensUseTheirAlphabet() {
+        let token = RandomToken.base62(length: 500)
+        #expect(token.count == 500)
+        #expect(token.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) })
+        #expect(RandomToken.base62(length: 48) != RandomToken.base62(length: 48))
+        #expect(RandomToken.hex(byteCount: 16).count == 32)
+    }
+
+    @Test func identifiersAreVersion7AndTimeOrdered() {
+        let early = Identifier.make(now: Date(timeIntervalSince1970: 1_700_000_000))
+        let late = Identifier.make(now: Date(timeIntervalSince1970: 1_700_000_001))
+        #expect(Identifier.isWellFormed(early))
+        #expect(early < late)
+        #expect(Array(early)[14] == "7")
+        #expect(!Identifier.isWellFormed("not-an-id"))
+    }
+}

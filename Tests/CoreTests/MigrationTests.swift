@@ -1,0 +1,135 @@
+import SQLKit
+import Testing
+import TestSupport
+@testable import Core
+
+@Suite struct MigrationTests {
+    @Test func appliesOnceAndRecordsChecksums() async throws {
+        try await TestDatabase.withFresh { location in
+            let database = try await Database.open(location, logger: TestEnvironment.logger)
+            defer { Task { await database.close() } }
+            let files = try Migrator.load(dialect: database.dialect)
+            #expect(files.first?.version == 1)
+            let first = try await Migrator(database: database).migrate()
+            #expect(first == files.map(\.version))
+            let second = try await Migrator(database: database).migrate()
+            #expect(second.isEmpty)
+            let rows = try await database.query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+            #expect(rows.count == files.count)
+            #expect(try rows[0].decode(column: "checksum", as: String.self) == files[0].checksum)
+            let tables = try await Migrator.describeSchema(database)
+            for table in ["organizations", "users", "memberships", "api_keys", "audit_log", "schema_migrations"] {
+                #expect(tables[table] != nil, "missing table \(table)")
+            }
+        }
+    }
+
+    @Test func refusesToRunWhenAnAppliedFileChanged() async throws {
+        try await TestDatabase.withMigrated { database in
+            try await database.execute("UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1")
+            await #expect(throws: MigrationError.self) { try await Migrator(database: database).migrate() }
+        }
+    }
+
+    @Test func refusesADatabaseFromANewerBuild() async throws {
+        try await TestDatabase.withMigrated { database in
+            try await database.execute(
+                "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (9999, 'future', 'x', 0)"
+            )
+            await #expect(throws: MigrationError.self) { try await Migrator(database: database).migrate() }
+        }
+    }
+
+    /// Two instances starting at once: both succeed, each migration is applied exactly once.
+    @Test func concurrentMigratorsApplyEachFileOnce() async throws {
+        try await TestDatabase.withFresh { location in
+            let a = try await Database.open(location, logger: TestEnvironment.logger)
+            let b = try await Database.open(location, logger: TestEnvironment.logger)
+            async let first = Migrator(database: a).migrate()
+            async let second = Migrator(database: b).migrate()
+            let (x, y) = try await (first, second)
+            let total = try Migrator.load(dialect: a.dialect).count
+            #expect(x.count + y.count == total)
+            let rows = try await a.query("SELECT COUNT(*) AS n FROM schema_migrations")
+            #expect(try rows[0].decode(column: "n", as: Int.self) == total)
+            await a.close()
+            await b.close()
+        }
+    }
+
+    /// Both dialects must yield the same tables and columns.
+    @Test func postgresAndSQLiteSchemasMatch() async throws {
+        guard let server = try TestEnvironment.postgresOrSkip() else { return }
+        let sqlite = try await TestDatabase.withFreshSQLite { location in
+            try await Self.migratedSchema(location)
+        }
+        let postgres = try await TestDatabase.withFreshPostgres(server) { location in
+            try await Self.migratedSchema(location)
+        }
+        #expect(sqlite.keys.sorted() == postgres.keys.sorted())
+        for (table, columns) in sqlite {
+            #expect(postgres[table] == columns, "columns of \(table) differ")
+        }
+        #expect(Try.versions(.postgres) == Try.versions(.sqlite))
+    }
+
+    private static func migratedSchema(_ location: DatabaseLocation) async throws -> [String: [String]] {
+        let database = try await Database.open(location, logger: TestEnvironment.logger)
+        try await Migrator(database: database).migrate()
+        let schema = try await Migrator.describeSchema(database)
+        await database.close()
+        return schema
+    }
+
+    private enum Try {
+        static func versions(_ dialect: SQLDialectKind) -> [String] {
+            ((try? Migrator.load(dialect: dialect)) ?? []).map { "\($0.version)_\($0.name)" }
+        }
+    }
+}
+
+@Suite struct DatabaseTests {
+    @Test func transactionsRollBackAndReturnTheCallersError() async throws {
+        struct Boom: Error {}
+        try await TestDatabase.withMigrated { database in
+            await #expect(throws: Boom.self) {
+                try await database.transaction { db in
+                    try await db.raw(
+                        "INSERT INTO organizations (id, slug, name, status, created_at, updated_at) VALUES ('o1', 'rolled', 'R', 'active', 0, 0)"
+                    ).run()
+                    throw Boom()
+                }
+            }
+            let rows = try await database.query("SELECT id FROM organizations WHERE slug = 'rolled'")
+            #expect(rows.isEmpty)
+        }
+    }
+
+    @Test func typesRoundTripInBothDialects() async throws {
+        try await TestDatabase.withMigrated { database in
+            try await database.execute(
+                """
+                INSERT INTO users (id, email, password_hash, is_system_admin, status, created_at, updated_at)
+                VALUES ('u1', 'a@b.c', NULL, \(bind: true), 'active', \(bind: Int64(1_700_000_000_123)), 0)
+                """
+            )
+            let row = try #require(try await database.first("SELECT * FROM users WHERE id = 'u1'"))
+            #expect(try row.decode(column: "is_system_admin", as: Bool.self) == true)
+            #expect(try row.decode(column: "created_at", as: Int64.self) == 1_700_000_000_123)
+            #expect(try row.decode(column: "password_hash", as: String?.self) == nil)
+        }
+    }
+
+    @Test func unreachableDatabaseGivesUpWithinTheConfiguredTime() async throws {
+        let config = try AppConfig.load(from: [
+            "DATABASE_URL": "postgres://nobody:pw@127.0.0.1:1/none", "AIHIGRESS_DB_CONNECT_TIMEOUT": "2",
+        ])
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DatabaseConnector.Unreachable.self) {
+            _ = try await DatabaseConnector.connect(config, logger: TestEnvironment.logger)
+        }
+        #expect(started.duration(to: .now) < .seconds(10))
+        #expect(error?.description.contains("127.0.0.1:1") == true)
+        #expect(error?.description.contains("pw") == false)
+    }
+}
