@@ -68,3 +68,18 @@ extension DatabaseLocation {
         }
     }
 }
+
+extension TestDatabase {
+    /// Cuts every connection to `location` (and, with `block`, refuses new ones): the database becomes unreachable.
+    public static func terminateConnections(
+        to location: DatabaseLocation, server: DatabaseLocation.PostgresSettings, block: Bool
+    ) async throws {
+        guard case .postgres(let target) = location else { return }
+        let admin = try await Database.open(.postgres(server), poolSize: 1, logger: TestEnvironment.logger)
+        if block { try await admin.execute("ALTER DATABASE \(unsafeRaw: target.database) ALLOW_CONNECTIONS false") }
+        try await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(bind: target.database) AND pid <> pg_backend_pid()"
+        )
+        await admin.close()
+    }
+}

@@ -1,0 +1,36 @@
+import Core
+import HTTPTypes
+import Hummingbird
+import Testing
+@testable import Gateway
+
+@Suite struct APIKeyExtractionTests {
+    private func request(_ path: String, _ fields: [(String, String)]) -> Request {
+        var headers = HTTPFields()
+        for (name, value) in fields { headers[HTTPField.Name(name)!] = value }
+        let head = HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: path, headerFields: headers)
+        return Request(head: head, body: .init(buffer: .init()))
+    }
+
+    @Test func readsTheKeyFromEachSupportedPlace() {
+        #expect(APIKeyMiddleware.presentedKey(request("/v1/chat/completions", [("Authorization", "Bearer ahg-1")])) == "ahg-1")
+        #expect(APIKeyMiddleware.presentedKey(request("/v1/chat/completions", [("Authorization", "bearer  ahg-2")])) == "ahg-2")
+        #expect(APIKeyMiddleware.presentedKey(request("/v1/messages", [("x-api-key", "ahg-3")])) == "ahg-3")
+        #expect(APIKeyMiddleware.presentedKey(request("/v1beta/models/m:generateContent", [("x-goog-api-key", "ahg-4")])) == "ahg-4")
+        #expect(APIKeyMiddleware.presentedKey(request("/v1beta/models/m:generateContent?key=ahg-5", [])) == "ahg-5")
+    }
+
+    @Test func geminiStyleKeysCountOnlyOnGeminiRoutes() {
+        #expect(APIKeyMiddleware.presentedKey(request("/v1/chat/completions?key=ahg-5", [])) == nil)
+        #expect(APIKeyMiddleware.presentedKey(request("/v1/chat/completions", [("x-goog-api-key", "ahg-4")])) == nil)
+        #expect(APIKeyMiddleware.presentedKey(request("/v1/models", [("Authorization", "Basic abc")])) == nil)
+    }
+
+    @Test func modelFieldIsCheckedWithAClearMessage() throws {
+        #expect(try ChatRequestFields.model(in: ["model": .string("gpt-4o")]) == "gpt-4o")
+        let missing = #expect(throws: APIError.self) { try ChatRequestFields.model(in: [:]) }
+        #expect(missing?.param == "model")
+        let wrongType = #expect(throws: APIError.self) { try ChatRequestFields.model(in: ["model": .array([])]) }
+        #expect(wrongType?.message.contains("an array") == true)
+    }
+}
