@@ -71,10 +71,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Billing", dependencies: ["Core", "Tenancy"], swiftSettings: strict),
+        .target(name: "Adapters", dependencies: ["Core"], swiftSettings: strict),
         .target(
             name: "Gateway",
             dependencies: [
-                "Core", "Tenancy", "Billing",
+                "Core", "Tenancy", "Billing", "Adapters",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
@@ -110,6 +111,12 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BillingTests", dependencies: ["Billing", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AdaptersTests",
+            dependencies: ["Adapters", "TestSupport"],
+            exclude: ["Golden"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "WebTests", dependencies: ["Web", "TestSupport"], swiftSettings: strict),
