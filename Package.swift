@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "aihigress",
             dependencies: [
-                "AppServer", "Core", "Tenancy",
+                "AppServer", "Core", "Tenancy", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -104,6 +104,7 @@ let package = Package(
                 "Core",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict

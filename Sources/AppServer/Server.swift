@@ -10,22 +10,35 @@ import Tenancy
 /// `aihigress serve`: the HTTP server and its background services in one service group. SIGTERM or SIGINT stops
 /// accepting connections, lets in-flight requests and streams finish within the grace period, then exits.
 public enum Server {
-    public static func buildRouter(runtime: Runtime, authenticator: APIKeyAuthenticator) -> Router<AppRequestContext> {
+    public static func buildRouter(runtime: Runtime, authenticator: APIKeyAuthenticator, gateway: GatewayService) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: Logger(label: "aihigress.access")))
         HealthRoutes(database: runtime.database, sharedState: runtime.sharedState).register(on: router)
-        GatewayRoutes(authenticator: authenticator, maxBodyBytes: runtime.config.maxBodyBytes).register(on: router)
+        GatewayRoutes(authenticator: authenticator, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes).register(on: router)
         return router
     }
 
-    public static func run(config: AppConfig) async throws {
+    public static func run(config: AppConfig, gatewayEnvironment: GatewayEnvironment) async throws {
         let logger = Logger(label: "aihigress")
         let runtime = try await Runtime.open(config, logger: logger, migrate: config.autoMigrate)
         let authenticator = APIKeyAuthenticator(
             database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState, logger: logger
         )
+        let store = ProviderStore(database: runtime.database, keyRing: runtime.keyRing)
+        let gateway = GatewayService(
+            store: store, sharedState: runtime.sharedState, environment: gatewayEnvironment, modelsCacheTTL: config.modelsCacheTTL,
+            logger: logger
+        )
+        do {
+            try await store.syncEnvironmentProviders(gatewayEnvironment.providers)
+            try await runtime.sharedState.publish(ProviderRegistry.invalidationChannel, "env-sync")
+            try await gateway.registry.reload()
+        } catch {
+            await runtime.close()
+            throw error
+        }
         let app = Application(
-            router: buildRouter(runtime: runtime, authenticator: authenticator),
+            router: buildRouter(runtime: runtime, authenticator: authenticator, gateway: gateway),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port
@@ -34,10 +47,9 @@ public enum Server {
             logger: logger
         )
         var groupConfig = ServiceGroupConfiguration(
-            services: [
-                .init(service: authenticator, successTerminationBehavior: .ignore),
-                .init(service: app),
-            ],
+            services: [.init(service: authenticator, successTerminationBehavior: .ignore)]
+                + gateway.services.map { .init(service: $0, successTerminationBehavior: .ignore) }
+                + [.init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )
@@ -46,9 +58,11 @@ public enum Server {
         do {
             try await ServiceGroup(configuration: groupConfig).run()
         } catch {
+            await gateway.http.shutdown()
             await runtime.close()
             throw error
         }
+        await gateway.http.shutdown()
         await runtime.close()
         logger.info("stopped")
     }

@@ -4,49 +4,85 @@ import Hummingbird
 import NIOCore
 import Tenancy
 
-/// The OpenAI-compatible surface. Provider routing arrives with the gateway issue; until a provider is
-/// configured no model is available, and requests say so in the OpenAI error shape.
+/// The client-facing gateway API: OpenAI chat, Responses, Anthropic Messages, Gemini, embeddings, images, models.
+/// Every route authenticates with an API key first.
 public struct GatewayRoutes: Sendable {
     private let authenticator: APIKeyAuthenticator
+    private let gateway: GatewayService
     private let maxBodyBytes: Int
 
-    public init(authenticator: APIKeyAuthenticator, maxBodyBytes: Int) {
+    public init(authenticator: APIKeyAuthenticator, gateway: GatewayService, maxBodyBytes: Int) {
         self.authenticator = authenticator
+        self.gateway = gateway
         self.maxBodyBytes = maxBodyBytes
     }
 
     public func register(on router: Router<AppRequestContext>) {
-        let v1 = router.group("v1").add(middleware: APIKeyMiddleware(authenticator: authenticator))
-        v1.get("models") { _, context in try listModels(context) }
-        router.group("models").add(middleware: APIKeyMiddleware(authenticator: authenticator)).get { _, context in
-            try listModels(context)
+        let auth = APIKeyMiddleware(authenticator: authenticator)
+        let v1 = router.group("v1").add(middleware: auth)
+        v1.get("models") { _, context in try await listModels(context) }
+        router.group("models").add(middleware: auth).get { _, context in try await listModels(context) }
+        v1.post("chat/completions") { request, context in
+            try await proxy(.chatCompletions, request, context, streamHint: Self.acceptsEventStream(request) ? true : nil)
         }
-        let limit = maxBodyBytes
-        v1.post("chat/completions") { request, context -> Response in
-            var request = request
-            let body = try await request.jsonObject(limit: limit)
-            let model = try ChatRequestFields.model(in: body)
-            throw ChatRequestFields.unknownModel(model)
+        v1.post("responses") { request, context in try await proxy(.responses, request, context) }
+        v1.post("messages") { request, context in try await proxy(.anthropicMessages, request, context) }
+        v1.post("embeddings") { request, context in try await forward(request, context, .embeddings) }
+        v1.post("images/generations") { request, context in try await forward(request, context, .images) }
+        router.group("v1beta").add(middleware: auth).post("models/**") { request, context in
+            let target = context.parameters.getCatchAll().joined(separator: "/")
+            guard let colon = target.lastIndex(of: ":") else { throw Self.unknownGeminiAction(target) }
+            let model = String(target[..<colon])
+            let action = target[target.index(after: colon)...]
+            guard !model.isEmpty, action == "generateContent" || action == "streamGenerateContent" else {
+                throw Self.unknownGeminiAction(target)
+            }
+            return try await proxy(.gemini, request, context, model: model, streamHint: action == "streamGenerateContent")
         }
     }
 
-    private func listModels(_ context: AppRequestContext) throws -> Response {
-        let body = JSONText.object(["object": .string("list"), "data": .array([])])
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    private func proxy(
+        _ format: IngressFormat, _ request: Request, _ context: AppRequestContext, model: String? = nil, streamHint: Bool? = nil
+    ) async throws -> Response {
+        var request = request
+        let body = try await request.jsonObject(limit: maxBodyBytes)
+        var relay: [(String, String)] = []
+        for name in ["anthropic-version", "anthropic-beta", "openai-beta"] {
+            if let value = request.headers[HTTPField.Name(name)!] { relay.append((name, value)) }
+        }
+        return try await gateway.engine.handle(.init(
+            format: format, body: body, modelFromPath: model, streamHint: streamHint, relayHeaders: relay,
+            identity: try context.requireKey(), requestId: context.requestId
+        ))
+    }
+
+    private func forward(_ request: Request, _ context: AppRequestContext, _ capability: Capability) async throws -> Response {
+        var request = request
+        let body = try await request.jsonObject(limit: maxBodyBytes)
+        return try await gateway.engine.forward(body, capability: capability, identity: try context.requireKey(), requestId: context.requestId)
+    }
+
+    private func listModels(_ context: AppRequestContext) async throws -> Response {
+        let data = try await gateway.visibleModels(for: try context.requireKey())
+        let list: JSONValue = .object([
+            "object": .string("list"),
+            "data": .array(data.map { .object(["id": .string($0.id), "object": .string("model"), "created": .int(0), "owned_by": .string($0.owner)]) }),
+        ])
+        return ProxyEngine.json(ByteBuffer(string: JSONText.render(list)))
+    }
+
+    static func acceptsEventStream(_ request: Request) -> Bool {
+        request.headers[.accept]?.contains("text/event-stream") == true
+    }
+
+    static func unknownGeminiAction(_ target: String) -> APIError {
+        .notFound("unknown Gemini method '\(target)'; use models/{model}:generateContent or :streamGenerateContent", code: "unknown_endpoint")
     }
 }
 
-/// Field checks shared by the chat-style ingress endpoints.
-enum ChatRequestFields {
-    static func model(in body: [String: JSONValue]) throws(APIError) -> String {
-        guard let value = body["model"] else { throw .badRequest("'model' is required", param: "model", code: "missing_field") }
-        guard let model = value.stringValue, !model.isEmpty else {
-            throw .badRequest("'model' must be a non-empty string, got \(value.typeName)", param: "model", code: "invalid_type")
-        }
-        return model
-    }
-
-    static func unknownModel(_ model: String) -> APIError {
-        .notFound("model '\(model)' is not available to this organization; GET /v1/models lists the models you can use", code: "model_not_found")
+extension AppRequestContext {
+    func requireKey() throws -> APIKeyIdentity {
+        guard let key = apiKey else { throw APIError.unauthorized("missing API key") }
+        return key
     }
 }

@@ -19,10 +19,10 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway (migrates first unless AIHIGRESS_AUTO_MIGRATE=false).")
 
     func run() async throws {
-        let config = try loadConfiguration(forServer: true)
+        let (config, gateway) = try loadConfigurations(forServer: true)
         // One executor for NIO and Swift concurrency: fewer thread hops on the proxy path.
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        try await reportingFailures { try await Server.run(config: config) }
+        try await reportingFailures { try await Server.run(config: config, gatewayEnvironment: gateway) }
     }
 }
 

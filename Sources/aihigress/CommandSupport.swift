@@ -2,18 +2,30 @@ import AppServer
 import ArgumentParser
 import Core
 import Foundation
+import Gateway
 import Logging
 
 /// Reads the configuration or stops with every problem listed (exit code 2).
 func loadConfiguration(forServer: Bool) throws -> AppConfig {
-    do {
-        let config = try AppConfig.fromProcessEnvironment()
-        LogSetup.bootstrap(level: forServer ? config.logLevel : max(config.logLevel, .warning), format: config.logFormat, toStandardError: !forServer)
-        return config
-    } catch {
-        FileHandle.standardError.write(Data("aihigress: \(error.description)\n".utf8))
+    try loadConfigurations(forServer: forServer).0
+}
+
+/// The server's configuration and its gateway settings; problems of both are reported together.
+func loadConfigurations(forServer: Bool) throws -> (AppConfig, GatewayEnvironment) {
+    let env = AppConfig.mergedProcessEnvironment()
+    var problems: [String] = []
+    var config: AppConfig?
+    var gateway: GatewayEnvironment?
+    do { config = try AppConfig.load(from: env) } catch { problems += error.problems }
+    if forServer {
+        do { gateway = try GatewayEnvironment.load(from: env) } catch { problems += error.problems }
+    }
+    guard problems.isEmpty, let config else {
+        FileHandle.standardError.write(Data("aihigress: \(ConfigError(problems: problems).description)\n".utf8))
         throw ExitCode(2)
     }
+    LogSetup.bootstrap(level: forServer ? config.logLevel : max(config.logLevel, .warning), format: config.logFormat, toStandardError: !forServer)
+    return (config, gateway ?? GatewayEnvironment(providers: [], browserHeaders: [:]))
 }
 
 /// Runs an operator command with an open runtime; failures print one clear line and exit 1.

@@ -25,12 +25,4 @@ import Testing
         #expect(APIKeyMiddleware.presentedKey(request("/v1/chat/completions", [("x-goog-api-key", "ahg-4")])) == nil)
         #expect(APIKeyMiddleware.presentedKey(request("/v1/models", [("Authorization", "Basic abc")])) == nil)
     }
-
-    @Test func modelFieldIsCheckedWithAClearMessage() throws {
-        #expect(try ChatRequestFields.model(in: ["model": .string("gpt-4o")]) == "gpt-4o")
-        let missing = #expect(throws: APIError.self) { try ChatRequestFields.model(in: [:]) }
-        #expect(missing?.param == "model")
-        let wrongType = #expect(throws: APIError.self) { try ChatRequestFields.model(in: ["model": .array([])]) }
-        #expect(wrongType?.message.contains("an array") == true)
-    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A JSON document as a value: requests are read into this so fields we do not know pass through untouched.
-public enum JSONValue: Sendable, Equatable, Codable {
+public enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case int(Int64)

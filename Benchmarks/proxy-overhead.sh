@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Gateway overhead benchmark: the same canned completion served by nginx on loopback, hit directly and through
+# the gateway (release build), non-streaming and streaming. Prints requests/s and p50/p99 latency for each and
+# the ratio gateway/direct, plus the gateway's peak RSS while holding many concurrent streams.
+#
+#   Benchmarks/proxy-overhead.sh            # default: 64 connections, 15 s per run
+#   DURATION=30 CONNECTIONS=128 Benchmarks/proxy-overhead.sh
+#
+# Installs wrk and nginx with apt-get when missing. Everything runs on 127.0.0.1 and stops by itself.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DURATION="${DURATION:-15}"
+CONNECTIONS="${CONNECTIONS:-64}"
+STREAMS="${STREAMS:-1000}"
+THREADS=2
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+[[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+if [[ ${#need[@]} -gt 0 ]]; then
+    SUDO=(); [[ $EUID -ne 0 ]] && SUDO=(sudo)
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+echo "== building release binary" >&2
+swift build -c release --product aihigress >&2
+BIN="$ROOT/.build/release/aihigress"
+
+TMP="$(mktemp -d)"
+NGINX_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+GATEWAY_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+cleanup() {
+    [[ -n "${GW_PID:-}" ]] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
+    [[ -f "$TMP/nginx.pid" ]] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}}'
+python3 - "$TMP/stream.txt" <<'PY'
+import json, sys
+frames = []
+base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": "bench-model"}
+frames.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+for word in ("The quick brown fox jumps over the lazy dog. " * 2).split(" "):
+    frames.append({**base, "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]})
+frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+frames.append({**base, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})
+with open(sys.argv[1], "w") as f:
+    for frame in frames:
+        f.write("data: " + json.dumps(frame, separators=(",", ":")) + "\n\n")
+    f.write("data: [DONE]\n\n")
+PY
+STREAM_BODY="$(cat "$TMP/stream.txt")"
+cat > "$TMP/nginx.conf" <<CONF
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $TMP;
+    server {
+        listen 127.0.0.1:$NGINX_PORT backlog=4096;
+        location = /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; }
+        location = /v1/stream { default_type text/event-stream; return 200 '$STREAM_BODY
+
+'; }
+        location = /v1/models { default_type application/json; return 200 '{"object":"list","data":[{"id":"bench-model"}]}'; }
+    }
+}
+CONF
+/usr/sbin/nginx -c "$TMP/nginx.conf"
+
+export AIHIGRESS_DATA_DIR="$TMP/data" AIHIGRESS_PORT="$GATEWAY_PORT" AIHIGRESS_ENV_FILE=/nonexistent LOG_LEVEL=warning \
+    AIHIGRESS_SECRET_KEY=benchmark-secret-0123456789abcdef0123456789 \
+    LLM_PROVIDERS=bench LLM_PROVIDER_bench_BASE_URL="http://127.0.0.1:$NGINX_PORT" LLM_PROVIDER_bench_API_KEY=sk-bench \
+    LLM_PROVIDER_bench_MODELS=bench-model
+"$BIN" admin bootstrap --email bench@example.com --password benchmark1 --org bench >/dev/null
+KEY=$("$BIN" keys create --org bench --name bench | python3 -c 'import json,sys;print(json.load(sys.stdin)["key"])')
+"$BIN" serve >"$TMP/gateway.log" 2>&1 &
+GW_PID=$!
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$GATEWAY_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+cat > "$TMP/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.body = os.getenv("BENCH_BODY")
+LUA
+BODY='{"model":"bench-model","messages":[{"role":"user","content":"Say something"}]}'
+SBODY='{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"Say something"}]}'
+
+run() { # name url body
+    BENCH_BODY="$3" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$TMP/post.lua" "$2" >"$TMP/$1.txt"
+    python3 - "$1" "$TMP/$1.txt" <<'PY'
+import re, sys
+name, path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+def lat(p):
+    m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", text)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f"{name} {rps:.0f} {lat(50):.3f} {lat(99):.3f} {errors.group(1) if errors else 0}")
+PY
+}
+# Streaming upstream for the gateway: point the provider's chat path at the canned stream.
+echo "== direct / gateway, non-streaming and streaming ($CONNECTIONS connections, ${DURATION}s each)" >&2
+D=$(run direct "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY")
+G=$(run gateway "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY")
+DS=$(run direct_stream "http://127.0.0.1:$NGINX_PORT/v1/stream" "$SBODY")
+kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
+LLM_PROVIDER_bench_CHAT_PATH=/v1/stream "$BIN" serve >"$TMP/gateway-stream.log" 2>&1 &
+GW_PID=$!
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$GATEWAY_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+GS=$(run gateway_stream "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$SBODY")
+
+echo "== $STREAMS concurrent streams: peak gateway RSS" >&2
+PEAK=0
+( BENCH_BODY="$SBODY" wrk -t"$THREADS" -c"$STREAMS" -d10s -s "$TMP/post.lua" "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" >"$TMP/streams.txt" ) &
+WRK=$!
+while kill -0 "$WRK" 2>/dev/null; do
+    RSS=$(awk '/VmRSS/ {print $2}' "/proc/$GW_PID/status")
+    (( RSS > PEAK )) && PEAK=$RSS
+    sleep 0.2
+done
+STREAM_RPS=$(grep Requests/sec "$TMP/streams.txt" | awk '{print $2}')
+
+python3 - "$D" "$G" "$DS" "$GS" "$PEAK" "$STREAM_RPS" "$STREAMS" <<'PY'
+import sys
+rows = [r.split() for r in sys.argv[1:5]]
+peak_kb, stream_rps, streams = int(sys.argv[5]), sys.argv[6], sys.argv[7]
+print(f"{'run':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
+for name, rps, p50, p99, err in rows:
+    print(f"{name:<16}{rps:>10}{p50:>10}{p99:>10}{err:>9}")
+for a, b in ((0, 1), (2, 3)):
+    d, g = rows[a], rows[b]
+    print(f"{g[0]}/{d[0]}: throughput x{float(g[1])/float(d[1]):.2f}, p50 +{float(g[2])-float(d[2]):.3f} ms, p99 +{float(g[3])-float(d[3]):.3f} ms")
+print(f"{streams} concurrent streams: peak RSS {peak_kb/1024:.0f} MB, {stream_rps} streams/s")
+PY

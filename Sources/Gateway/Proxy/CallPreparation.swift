@@ -1,0 +1,70 @@
+import Adapters
+import Core
+
+/// Builds the upstream body and path for a candidate. The path comes only from provider settings; nothing in
+/// the client's body is read for it.
+struct CallPreparation: Sendable {
+    let format: IngressFormat
+    let body: [String: JSONValue]
+    /// The decoded request, or the 400 it produced (only fatal when translation is needed).
+    let decoded: Result<ChatRequest, APIError>
+    let stream: Bool
+
+    func prepare(_ candidate: Candidate) throws(APIError) -> PreparedCall {
+        let provider = candidate.provider
+        let key = Self.pickKey(provider.keys)
+        if format.isPassthrough(to: provider) {
+            var body = self.body
+            var strip = false
+            switch format {
+            case .gemini:
+                break
+            case .chatCompletions:
+                body["model"] = .string(candidate.upstreamModel)
+                if stream {
+                    body["stream"] = .bool(true)
+                    var options = body["stream_options"]?.objectValue ?? [:]
+                    if options["include_usage"]?.boolValue != true {
+                        options["include_usage"] = .bool(true)
+                        strip = true
+                    }
+                    body["stream_options"] = .object(options)
+                }
+            case .responses, .anthropicMessages:
+                body["model"] = .string(candidate.upstreamModel)
+                if stream { body["stream"] = .bool(true) }
+            }
+            return PreparedCall(
+                candidate: candidate, key: key, path: path(for: provider, model: candidate.upstreamModel, passthrough: true),
+                body: .object(body), passthrough: true, stripUsageChunk: strip
+            )
+        }
+        let request = try decoded.get()
+        return PreparedCall(
+            candidate: candidate, key: key, path: path(for: provider, model: candidate.upstreamModel, passthrough: false),
+            body: provider.kind.codec.encodeRequest(request, upstreamModel: candidate.upstreamModel),
+            passthrough: false, stripUsageChunk: false
+        )
+    }
+
+    private func path(for provider: ProviderSettings, model: String, passthrough: Bool) -> String {
+        if passthrough && format == .responses, let responses = provider.responsesPath { return responses }
+        switch provider.kind {
+        case .openai: return provider.chatPath
+        case .anthropic: return provider.messagesPath
+        case .gemini: return UpstreamRequestBuilder.geminiPath(model: model, stream: stream)
+        }
+    }
+
+    /// Weighted random choice among the provider's keys (key pools with health and QPS come with routing).
+    static func pickKey(_ keys: [UpstreamKey]) -> UpstreamKey {
+        let total = keys.reduce(0) { $0 + max($1.weight, 0) }
+        guard total > 0 else { return keys[0] }
+        var point = Double.random(in: 0..<total)
+        for key in keys {
+            point -= max(key.weight, 0)
+            if point < 0 { return key }
+        }
+        return keys[keys.count - 1]
+    }
+}

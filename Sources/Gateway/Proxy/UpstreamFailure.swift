@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Core
+import NIOCore
+
+/// Why an upstream attempt failed, and what the client is told. Messages carry the upstream status and the
+/// provider's own error text (trimmed, with anything key-like removed) but never credentials or internal details.
+enum UpstreamFailure: Error, Sendable {
+    case status(Int, String)
+    case timeout(String)
+    case connection(String)
+    case malformed(String)
+
+    /// Worth trying the next candidate (before anything reached the client).
+    func isRetryable(for provider: ProviderSettings) -> Bool {
+        switch self {
+        case .status(let code, _): provider.retryableStatusCodes.contains(code)
+        case .timeout, .connection: true
+        case .malformed: false
+        }
+    }
+
+    var summary: String {
+        switch self {
+        case .status(let code, let message): "upstream returned \(code)" + (message.isEmpty ? "" : ": \(message)")
+        case .timeout(let what): "upstream timed out (\(what))"
+        case .connection(let what): "could not reach the upstream (\(what))"
+        case .malformed(let what): "upstream sent an unreadable response (\(what))"
+        }
+    }
+
+    /// The client-facing error after the last attempt. A non-retryable 4xx caused by the request itself goes
+    /// back with its status; credential problems on our side and server errors become 502, timeouts 504.
+    func clientError(attempts: Int) -> APIError {
+        let tried = attempts > 1 ? " (tried \(attempts) providers)" : ""
+        switch self {
+        case .status(let code, let message) where [400, 404, 409, 413, 422].contains(code):
+            return APIError(
+                HTTPResponse.Status(code: code), code == 413 ? .payloadTooLarge : .invalidRequest,
+                "upstream rejected the request (\(code))" + (message.isEmpty ? "" : ": \(message)"), code: "upstream_rejected"
+            )
+        case .timeout:
+            return APIError(.gatewayTimeout, .timeout, summary + tried, code: "upstream_timeout")
+        default:
+            return APIError(.badGateway, .upstream, summary + tried, code: "upstream_error")
+        }
+    }
+
+    static func classify(_ error: any Error) -> UpstreamFailure {
+        if let failure = error as? UpstreamFailure { return failure }
+        if let timeout = error as? TimeoutError { return .timeout(timeout.what) }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .timeout("\(client)")
+            default: return .connection("\(client)")
+            }
+        }
+        if error is CancellationError { return .connection("cancelled") }
+        return .connection(String(describing: type(of: error)))
+    }
+
+    /// The provider's error message from a JSON error body (OpenAI, Anthropic and Gemini all use `error.message`),
+    /// cut to 300 characters and with anything that looks like a credential removed.
+    static func message(from body: ByteBuffer) -> String {
+        guard let json = try? JSONText.parse(body.readableBytesView) else { return "" }
+        let raw = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? json["message"]?.stringValue ?? ""
+        return redact(String(raw.prefix(300)))
+    }
+
+    static func redact(_ text: String) -> String {
+        text.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            let w = word.trimmingCharacters(in: .punctuationCharacters)
+            let looksLikeKey = w.count >= 20 && (w.hasPrefix("sk-") || w.hasPrefix("ahg-") || w.hasPrefix("AIza") || w.hasPrefix("key-"))
+            return looksLikeKey ? "[redacted]" : String(word)
+        }.joined(separator: " ")
+    }
+}
+
+import HTTPTypes
+import Foundation

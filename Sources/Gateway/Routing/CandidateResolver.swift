@@ -1,0 +1,68 @@
+import Core
+
+/// One place a request can go: a provider and the model name to send it.
+public struct Candidate: Sendable, Equatable {
+    public let provider: ProviderSettings
+    public let upstreamModel: String
+}
+
+/// What an endpoint needs from a provider.
+enum Capability: Sendable {
+    case chat
+    case embeddings
+    case images
+
+    func supported(by kind: ProviderKind) -> Bool {
+        switch self {
+        case .chat: true
+        case .embeddings, .images: kind == .openai
+        }
+    }
+}
+
+/// Resolves a client's model name to candidates the organisation may use, in the order to try them:
+/// `slug/model` pins a provider; a bare name goes to every visible provider that offers it, in weighted random
+/// order (so traffic splits by weight and failover has a next choice).
+struct CandidateResolver: Sendable {
+    let registry: ProviderRegistry
+    let catalog: ModelCatalog
+
+    func resolve(model: String, for identity: APIKeyIdentity, capability: Capability) async throws(APIError) -> [Candidate] {
+        if let allowed = identity.allowedModels, !Self.isAllowed(model, by: allowed) {
+            throw APIError.forbidden("model '\(model)' is not allowed for this API key", code: "model_not_allowed")
+        }
+        let visible = registry.providers.filter { $0.isUsable && $0.isVisible(to: identity.orgId) && capability.supported(by: $0.kind) }
+        if let slash = model.firstIndex(of: "/"), let pinned = visible.first(where: { $0.slug == model[..<slash] }) {
+            let upstream = String(model[model.index(after: slash)...])
+            if await catalog.models(of: pinned).contains(upstream) { return [Candidate(provider: pinned, upstreamModel: upstream)] }
+        }
+        var offering: [Candidate] = []
+        for provider in visible where await catalog.models(of: provider).contains(model) {
+            offering.append(Candidate(provider: provider, upstreamModel: model))
+        }
+        guard !offering.isEmpty else {
+            throw APIError.notFound(
+                "model '\(model)' is not available to this organization; GET /v1/models lists the models you can use",
+                code: "model_not_found"
+            )
+        }
+        return Self.weightedOrder(offering)
+    }
+
+    /// A key allowed `gpt-4o` may use `openai/gpt-4o` too; a key allowed only `openai/gpt-4o` may not use other providers.
+    static func isAllowed(_ model: String, by allowed: [String]) -> Bool {
+        if allowed.contains(model) { return true }
+        if let slash = model.firstIndex(of: "/") { return allowed.contains(String(model[model.index(after: slash)...])) }
+        return false
+    }
+
+    /// Weighted random permutation (Efraimidis–Spirakis): each item's key is u^(1/w); larger keys go first.
+    static func weightedOrder(_ candidates: [Candidate]) -> [Candidate] {
+        candidates
+            .map { ($0, pow(Double.random(in: Double.ulpOfOne..<1), 1 / max($0.provider.weight, 0.0001))) }
+            .sorted { $0.1 > $1.1 }
+            .map(\.0)
+    }
+}
+
+import Foundation

@@ -1,0 +1,56 @@
+import Core
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// The providers this instance routes to: a snapshot of the database, reloaded every few seconds and at once when
+/// another instance announces a change on `invalidate:providers`.
+public final class ProviderRegistry: Service, Sendable {
+    public static let invalidationChannel = "invalidate:providers"
+    private let store: ProviderStore
+    private let sharedState: any SharedState
+    private let logger: Logger
+    private let reloadInterval: Duration
+    private let snapshot = NIOLockedValueBox<[ProviderSettings]>([])
+
+    public init(store: ProviderStore, sharedState: any SharedState, logger: Logger, reloadInterval: Duration = .seconds(10)) {
+        self.store = store
+        self.sharedState = sharedState
+        self.logger = logger
+        self.reloadInterval = reloadInterval
+    }
+
+    public var providers: [ProviderSettings] { snapshot.withLockedValue { $0 } }
+
+    public func reload() async throws {
+        let loaded = try await store.loadAll()
+        snapshot.withLockedValue { $0 = loaded }
+    }
+
+    public func run() async throws {
+        let events = try await sharedState.subscribe(Self.invalidationChannel)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in events.cancelOnGracefulShutdown() { await self.reloadLogging() }
+            }
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: self.reloadInterval)
+                    await self.reloadLogging()
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    private func reloadLogging() async {
+        do {
+            try await reload()
+        } catch {
+            logger.warning("could not reload providers; keeping the previous list", metadata: ["error": .string("\(error)")])
+        }
+    }
+}
+
+import Foundation
