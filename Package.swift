@@ -127,6 +127,7 @@ let package = Package(
                 "Core", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            exclude: ["SDK"],
             swiftSettings: strict
         ),
     ]

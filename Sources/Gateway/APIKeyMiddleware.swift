@@ -27,7 +27,7 @@ public struct APIKeyMiddleware: RouterMiddleware {
             }
         }
         if let key = request.headers[.xAPIKey] { return key }
-        if request.uri.path.hasPrefix("/v1beta/") {
+        if ErrorShape.isGeminiPath(request.uri.path) {
             if let key = request.headers[.xGoogAPIKey] { return key }
             if let key = request.uri.queryParameters.get("key") { return key }
         }

@@ -29,16 +29,20 @@ public struct GatewayRoutes: Sendable {
         v1.post("messages") { request, context in try await proxy(.anthropicMessages, request, context) }
         v1.post("embeddings") { request, context in try await forward(request, context, .embeddings) }
         v1.post("images/generations") { request, context in try await forward(request, context, .images) }
-        router.group("v1beta").add(middleware: auth).post("models/**") { request, context in
-            let target = context.parameters.getCatchAll().joined(separator: "/")
-            guard let colon = target.lastIndex(of: ":") else { throw Self.unknownGeminiAction(target) }
-            let model = String(target[..<colon])
-            let action = target[target.index(after: colon)...]
-            guard !model.isEmpty, action == "generateContent" || action == "streamGenerateContent" else {
-                throw Self.unknownGeminiAction(target)
-            }
-            return try await proxy(.gemini, request, context, model: model, streamHint: action == "streamGenerateContent")
+        // Gemini: `/v1beta/models/{model}:{method}`, and `/v1/models/…` which google-genai uses by default.
+        router.group("v1beta").add(middleware: auth).post("models/**") { request, context in try await gemini(request, context) }
+        v1.post("models/**") { request, context in try await gemini(request, context) }
+    }
+
+    private func gemini(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let target = context.parameters.getCatchAll().joined(separator: "/")
+        guard let colon = target.lastIndex(of: ":") else { throw Self.unknownGeminiAction(target) }
+        let model = String(target[..<colon])
+        let action = target[target.index(after: colon)...]
+        guard !model.isEmpty, action == "generateContent" || action == "streamGenerateContent" else {
+            throw Self.unknownGeminiAction(target)
         }
+        return try await proxy(.gemini, request, context, model: model, streamHint: action == "streamGenerateContent")
     }
 
     private func proxy(

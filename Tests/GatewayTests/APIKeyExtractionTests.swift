@@ -18,6 +18,7 @@ import Testing
         #expect(APIKeyMiddleware.presentedKey(request("/v1/messages", [("x-api-key", "ahg-3")])) == "ahg-3")
         #expect(APIKeyMiddleware.presentedKey(request("/v1beta/models/m:generateContent", [("x-goog-api-key", "ahg-4")])) == "ahg-4")
         #expect(APIKeyMiddleware.presentedKey(request("/v1beta/models/m:generateContent?key=ahg-5", [])) == "ahg-5")
+        #expect(APIKeyMiddleware.presentedKey(request("/v1/models/m:streamGenerateContent?alt=sse", [("x-goog-api-key", "ahg-6")])) == "ahg-6")
     }
 
     @Test func geminiStyleKeysCountOnlyOnGeminiRoutes() {

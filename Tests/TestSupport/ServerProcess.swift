@@ -76,9 +76,11 @@ public final class ServerProcess: @unchecked Sendable {
         return env
     }
 
-    static func launch(_ arguments: [String], environment: [String: String]) throws -> (Process, OutputCollector) {
+    static func launch(
+        _ arguments: [String], environment: [String: String], executable: URL = binary
+    ) throws -> (Process, OutputCollector) {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for name in ["DATABASE_URL", "REDIS_URL", "AIHIGRESS_ENV", "AIHIGRESS_PORT", "AIHIGRESS_SECRET_KEY"] { env[name] = nil }
@@ -122,6 +124,12 @@ public enum CLI {
         public let stdout: String
         public let stderr: String
 
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
         /// stdout parsed as a JSON object.
         public func json() throws -> [String: Any] {
             guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
@@ -131,8 +139,12 @@ public enum CLI {
         }
     }
 
-    public static func run(_ arguments: [String], environment: [String: String], timeout: Duration = .seconds(60)) async throws -> Outcome {
-        let (process, output) = try ServerProcess.launch(arguments, environment: environment)
+    /// Runs `aihigress` (or another `executable`). Output is gathered by pipe handlers off the concurrency pool,
+    /// so a child that talks to servers in this test process cannot starve them.
+    public static func run(
+        _ arguments: [String], environment: [String: String], executable: URL = ServerProcess.binary, timeout: Duration = .seconds(60)
+    ) async throws -> Outcome {
+        let (process, output) = try ServerProcess.launch(arguments, environment: environment, executable: executable)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while process.isRunning {
             if ContinuousClock.now >= deadline {

@@ -14,10 +14,15 @@ public enum ErrorShape: Sendable {
     /// Which shape a path's errors take.
     public static func forPath(_ path: String) -> ErrorShape {
         if path == "/v1/messages" || path.hasPrefix("/v1/messages/") { return .anthropic }
-        if path.hasPrefix("/v1beta/") { return .gemini }
+        if isGeminiPath(path) { return .gemini }
         if path.hasPrefix("/v1/") || path == "/v1" || path == "/models" { return .openAI }
         if path.hasPrefix("/console") { return .html }
         return .problem
+    }
+
+    /// Gemini routes: everything under `/v1beta/`, and `/v1/models/{model}:{method}` (google-genai's default version).
+    public static func isGeminiPath(_ path: String) -> Bool {
+        path.hasPrefix("/v1beta/") || (path.hasPrefix("/v1/models/") && path.contains(":"))
     }
 
     public func response(for error: APIError, requestId: String, path: String) -> Response {
