@@ -354,6 +354,18 @@ fi
 section "swift build --build-tests"
 swift build --build-tests
 
+# The official Python SDKs drive the gateway in one end-to-end test. PyPI is reachable on CI machines; if the
+# install fails anyway the test is skipped rather than the run failed.
+section "Official Python SDKs (openai, anthropic, google-genai)"
+if python3 -c "import openai, anthropic; from google import genai" 2>/dev/null \
+    || timeout 300 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        openai anthropic google-genai; then
+    export AIHIGRESS_TEST_REQUIRE_SDKS=1
+    info "SDKs available: the SDK end-to-end test runs"
+else
+    info "could not install the SDKs from PyPI; the SDK end-to-end test will be skipped"
+fi
+
 # ---------------------------------------------------------------------------
 # Test passes
 # ---------------------------------------------------------------------------
