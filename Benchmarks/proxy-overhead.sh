@@ -90,11 +90,14 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 wrk.body = os.getenv("BENCH_BODY")
 LUA
+# Paced variant: each of RATE_CONNECTIONS connections waits 10 ms between requests, about 1,000 requests/s in total,
+# to measure added latency at a fixed load rather than at saturation.
+sed 's/^wrk.body = .*/&\nfunction delay() return 10 end/' "$TMP/post.lua" >"$TMP/paced.lua"
 BODY='{"model":"bench-model","messages":[{"role":"user","content":"Say something"}]}'
 SBODY='{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"Say something"}]}'
 
-run() { # name url body
-    BENCH_BODY="$3" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$TMP/post.lua" "$2" >"$TMP/$1.txt"
+run() { # name url body [script connections]
+    BENCH_BODY="$3" wrk -t"$THREADS" -c"${5:-$CONNECTIONS}" -d"${DURATION}s" --latency -s "${4:-$TMP/post.lua}" "$2" >"$TMP/$1.txt"
     python3 - "$1" "$TMP/$1.txt" <<'PY'
 import re, sys
 name, path = sys.argv[1], sys.argv[2]
@@ -112,6 +115,8 @@ PY
 echo "== direct / gateway, non-streaming and streaming ($CONNECTIONS connections, ${DURATION}s each)" >&2
 D=$(run direct "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY")
 G=$(run gateway "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY")
+DP=$(run direct_paced "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY" "$TMP/paced.lua" 10)
+GP=$(run gateway_paced "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY" "$TMP/paced.lua" 10)
 DS=$(run direct_stream "http://127.0.0.1:$NGINX_PORT/v1/stream" "$SBODY")
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
 LLM_PROVIDER_bench_CHAT_PATH=/v1/stream "$BIN" serve >"$TMP/gateway-stream.log" 2>&1 &
@@ -130,14 +135,14 @@ while kill -0 "$WRK" 2>/dev/null; do
 done
 STREAM_RPS=$(grep Requests/sec "$TMP/streams.txt" | awk '{print $2}')
 
-python3 - "$D" "$G" "$DS" "$GS" "$PEAK" "$STREAM_RPS" "$STREAMS" <<'PY'
+python3 - "$D" "$G" "$DS" "$GS" "$DP" "$GP" "$PEAK" "$STREAM_RPS" "$STREAMS" <<'PY'
 import sys
-rows = [r.split() for r in sys.argv[1:5]]
-peak_kb, stream_rps, streams = int(sys.argv[5]), sys.argv[6], sys.argv[7]
+rows = [r.split() for r in sys.argv[1:7]]
+peak_kb, stream_rps, streams = int(sys.argv[7]), sys.argv[8], sys.argv[9]
 print(f"{'run':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
 for name, rps, p50, p99, err in rows:
     print(f"{name:<16}{rps:>10}{p50:>10}{p99:>10}{err:>9}")
-for a, b in ((0, 1), (2, 3)):
+for a, b in ((0, 1), (2, 3), (4, 5)):
     d, g = rows[a], rows[b]
     print(f"{g[0]}/{d[0]}: throughput x{float(g[1])/float(d[1]):.2f}, p50 +{float(g[2])-float(d[2]):.3f} ms, p99 +{float(g[3])-float(d[3]):.3f} ms")
 print(f"{streams} concurrent streams: peak RSS {peak_kb/1024:.0f} MB, {stream_rps} streams/s")

@@ -103,7 +103,7 @@ public enum JSONText {
     /// Parses a request body; the message says what is wrong without echoing the body.
     public static func parse(_ bytes: some Collection<UInt8>) throws(APIError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            return try JSONParser.parse(bytes)
         } catch {
             throw APIError.badRequest("request body is not valid JSON", code: "invalid_json")
         }
