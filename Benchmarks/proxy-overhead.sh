@@ -13,7 +13,7 @@ cd "$ROOT"
 DURATION="${DURATION:-15}"
 CONNECTIONS="${CONNECTIONS:-64}"
 STREAMS="${STREAMS:-1000}"
-THREADS=2
+THREADS="${THREADS:-2}"
 
 need=()
 command -v wrk >/dev/null || need+=(wrk)

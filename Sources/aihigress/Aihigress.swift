@@ -6,7 +6,21 @@ import NIOCore
 import NIOPosix
 import Tenancy
 
+/// Synchronous entry point: NIO's event loops must become Swift concurrency's executor before any task runs
+/// (an async `main` is already too late), so request handling and upstream I/O share threads instead of hopping.
 @main
+enum Entry {
+    static func main() {
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        Task {
+            await Aihigress.main()
+            exit(0)
+        }
+        // ArgumentParser's async entry runs on the main actor: keep the main queue serving it.
+        dispatchMain()
+    }
+}
+
 struct Aihigress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aihigress",
@@ -20,8 +34,6 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let (config, gateway) = try loadConfigurations(forServer: true)
-        // One executor for NIO and Swift concurrency: fewer thread hops on the proxy path.
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         try await reportingFailures { try await Server.run(config: config, gatewayEnvironment: gateway) }
     }
 }
