@@ -92,8 +92,7 @@ public struct ProxyEngine: Sendable {
         guard let json = try? JSONText.parse(body.readableBytesView) else { throw UpstreamFailure.malformed("not JSON") }
         let codec = call.candidate.provider.kind.codec
         if call.passthrough {
-            let usage = call.passthrough && inbound.format == .responses
-                ? Self.responsesUsage(json) : (try? codec.decodeResponse(json, model: model))?.usage
+            let usage = inbound.format == .responses ? ResponsesUsage.read(json) : (try? codec.decodeResponse(json, model: model))?.usage
             logUsage(usage, call: call, inbound: inbound, outcome: "completed", streamed: false)
             return Self.json(body)
         }
@@ -187,16 +186,6 @@ public struct ProxyEngine: Sendable {
 
     static func json(_ body: ByteBuffer) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
-    }
-
-    static func responsesUsage(_ json: JSONValue) -> Usage? {
-        guard let usage = json["usage"], usage != .null else { return nil }
-        return Usage(
-            inputTokens: Int(usage["input_tokens"]?.intValue ?? 0),
-            outputTokens: Int(usage["output_tokens"]?.intValue ?? 0),
-            cachedInputTokens: Int(usage["input_tokens_details"]?["cached_tokens"]?.intValue ?? 0),
-            reasoningTokens: Int(usage["output_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0)
-        )
     }
 
     /// One line per proxied request with normalised usage: the record billing settles from.

@@ -134,18 +134,25 @@ struct ResponsesPassthroughDecoder: StreamDecoder {
         switch type {
         case "response.completed", "response.incomplete":
             isComplete = true
-            guard let usage = json["response"]?["usage"] else { return [] }
-            return [.usage(Usage(
-                inputTokens: Int(usage["input_tokens"]?.intValue ?? 0),
-                outputTokens: Int(usage["output_tokens"]?.intValue ?? 0),
-                cachedInputTokens: Int(usage["input_tokens_details"]?["cached_tokens"]?.intValue ?? 0),
-                reasoningTokens: Int(usage["output_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0)
-            ))]
+            return ResponsesUsage.read(json["response"]).map { [.usage($0)] } ?? []
         case "response.failed", "error":
             isComplete = true
             throw UpstreamStreamError(json["response"]?["error"]?["message"]?.stringValue ?? json["message"]?.stringValue ?? "response failed")
         default:
             return []
         }
+    }
+}
+
+/// Usage of a native Responses API `response` object.
+enum ResponsesUsage {
+    static func read(_ response: JSONValue?) -> Usage? {
+        guard let usage = response?["usage"], usage != .null else { return nil }
+        return Usage(
+            inputTokens: Int(usage["input_tokens"]?.intValue ?? 0),
+            outputTokens: Int(usage["output_tokens"]?.intValue ?? 0),
+            cachedInputTokens: Int(usage["input_tokens_details"]?["cached_tokens"]?.intValue ?? 0),
+            reasoningTokens: Int(usage["output_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0)
+        )
     }
 }
