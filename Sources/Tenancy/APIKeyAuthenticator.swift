@@ -8,7 +8,8 @@ import SQLKit
 /// announced over shared state and evict at once, and the short lifetime bounds staleness even if an announcement
 /// is lost (or, in single-instance mode, comes from another process such as the CLI).
 public final class APIKeyAuthenticator: Service, Sendable {
-    public static let defaultCacheLifetime: Duration = .seconds(5)
+    /// Three seconds keeps the five-second revocation promise with margin for request latency under load.
+    public static let defaultCacheLifetime: Duration = .seconds(3)
 
     private struct Record: Sendable {
         let identity: APIKeyIdentity

@@ -99,18 +99,24 @@ import TestSupport
             }
             let revoked = try await deployment.cli(["keys", "revoke", "--id", id])
             #expect(revoked.status == 0)
+            // The promise is about requests *sent* after the revocation: none sent later than the bound may be
+            // accepted. Judging by send time keeps a slow, loaded test machine from blurring the measurement.
             let started = ContinuousClock.now
+            let bound: Duration = shared ? .seconds(2) : .seconds(5)
             for server in servers {
                 var status = 200
-                while status == 200 && started.duration(to: .now) < .seconds(8) {
+                var lastAccepted = Duration.zero
+                while status == 200 && started.duration(to: .now) < .seconds(10) {
+                    let sentAt = started.duration(to: .now)
                     status = try await http.send(.GET, "\(server.baseURL)/v1/models", headers: [("Authorization", "Bearer \(key)")]).status
-                    if status == 200 { try await Task.sleep(for: .milliseconds(50)) }
+                    if status == 200 {
+                        lastAccepted = sentAt
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
                 }
                 #expect(status == 401)
+                #expect(lastAccepted < bound, "a request sent \(lastAccepted) after revocation was still accepted")
             }
-            let elapsed = started.duration(to: .now)
-            #expect(elapsed < .seconds(5), "revocation took \(elapsed)")
-            if shared { #expect(elapsed < .seconds(2), "pub/sub invalidation should be near-immediate, took \(elapsed)") }
             for server in servers { #expect(try await server.stop() == 0) }
         }
     }

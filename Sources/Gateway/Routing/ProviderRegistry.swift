@@ -35,7 +35,7 @@ public final class ProviderRegistry: Service, Sendable {
             }
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: self.reloadInterval)
+                    do { try await Task.sleep(for: self.reloadInterval) } catch { return }
                     await self.reloadLogging()
                 }
             }
@@ -47,8 +47,10 @@ public final class ProviderRegistry: Service, Sendable {
     private func reloadLogging() async {
         do {
             try await reload()
-        } catch {
+        } catch where !Task.isCancelled {
             logger.warning("could not reload providers; keeping the previous list", metadata: ["error": .string("\(error)")])
+        } catch {
+            // Cancelled by shutdown: the previous list is kept and there is nothing to report.
         }
     }
 }
