@@ -58,8 +58,10 @@ import TestSupport
     }
 
     @Test func upstreamErrorsMapToClearClientErrors() async throws {
-        try await GatewayHarness.withRunning(extra: ["LLM_PROVIDER_oa_FIRST_BYTE_TIMEOUT": "2"]) { h in
+        try await GatewayHarness.withRunning(extra: ["LLM_PROVIDER_oa_FIRST_BYTE_TIMEOUT": "3"]) { h in
             let (path, body) = Ingress.chat.request(model: "gpt-fake", prompt: "x", stream: false)
+            // Warm up (model discovery, upstream connection) so the timeout below measures only the slow answer.
+            #expect(try await post(h, path, body).status == 200)
             h.openai.setBehavior(.fail(status: 400))
             let rejected = try await post(h, path, body)
             #expect(rejected.status == 400)
@@ -72,7 +74,7 @@ import TestSupport
             let unauthorized = try await post(h, path, body)
             #expect(unauthorized.status == 502, "our upstream credential problem is not the client's 401")
             #expect(!unauthorized.body.contains("sk-fake"))
-            h.openai.setBehavior(.delayHead(.seconds(6)))
+            h.openai.setBehavior(.delayHead(.seconds(8)))
             let slow = try await post(h, path, body)
             #expect(slow.status == 504)
             // The same failures on the Anthropic ingress come back in Anthropic's shape.
