@@ -90,9 +90,9 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $KEY"
 wrk.body = os.getenv("BENCH_BODY")
 LUA
-# Paced variant: each of RATE_CONNECTIONS connections waits 10 ms between requests, about 1,000 requests/s in total,
+# Paced variant: each of 10 connections waits PACE_MS (default 10) ms between requests, about 1,000 requests/s in total,
 # to measure added latency at a fixed load rather than at saturation.
-sed 's/^wrk.body = .*/&\nfunction delay() return 10 end/' "$TMP/post.lua" >"$TMP/paced.lua"
+sed "s/^wrk.body = .*/&\nfunction delay() return ${PACE_MS:-10} end/" "$TMP/post.lua" >"$TMP/paced.lua"
 BODY='{"model":"bench-model","messages":[{"role":"user","content":"Say something"}]}'
 SBODY='{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"Say something"}]}'
 
