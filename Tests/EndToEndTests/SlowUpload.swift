@@ -7,19 +7,9 @@ final class SlowUpload: @unchecked Sendable {
     private let body: [UInt8]
 
     init(port: Int, path: String, key: String, body: String) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        let bytes = Array(body.utf8)
-        self.body = bytes
-        head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\n\r\n"
-        guard connected == 0 else { throw TestSetupErrorE2E("connect failed") }
+        fd = try LoopbackSocket.connect(port: port)
+        self.body = Array(body.utf8)
+        head = LoopbackSocket.postHead(path: path, key: key, contentLength: self.body.count)
     }
 
     func sendHeadersAndHalf() async throws {
@@ -31,8 +21,6 @@ final class SlowUpload: @unchecked Sendable {
         try write(Array(body[(body.count / 2)...]))
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         while true {
             let n = read(fd, &buffer, buffer.count)
             if n <= 0 { break }
@@ -58,6 +46,31 @@ final class SlowUpload: @unchecked Sendable {
             return Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces))
         }
         return nil
+    }
+}
+
+/// Blocking TCP connections to the server under test, for clients that must misbehave on purpose.
+enum LoopbackSocket {
+    static func connect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TestSetupErrorE2E("connect failed")
+        }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    static func postHead(path: String, key: String, contentLength: Int) -> String {
+        "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: \(contentLength)\r\n\r\n"
     }
 }
 

@@ -84,21 +84,9 @@ public struct OpenAIChatIngress: IngressCodec {
     }
 
     static func toolChoice(_ body: Fields) throws(APIError) -> ToolChoice? {
-        guard let value = body.object["tool_choice"], value != .null else { return nil }
-        if let word = value.stringValue {
-            switch word {
-            case "auto": return .auto
-            case "none": return ToolChoice.none
-            case "required": return .required
-            default: throw body.invalid("tool_choice", "must be 'auto', 'none', 'required' or a function choice; got '\(word)'")
-            }
+        try OpenAIWire.toolChoice(body, otherType: { "must be 'function'; got '\($0)'" }) { choice throws(APIError) in
+            try OpenAIWire.requiredObject(choice, "function").requiredString("name")
         }
-        guard value.objectValue != nil, let choice = try body.objectField("tool_choice") else {
-            throw body.typeError("tool_choice", "a string or an object", value)
-        }
-        let type = try choice.requiredString("type")
-        guard type == "function" else { throw choice.invalid("type", "must be 'function'; got '\(type)'") }
-        return .named(try OpenAIWire.requiredObject(choice, "function").requiredString("name"))
     }
 
     static func responseFormat(_ body: Fields) throws(APIError) -> ResponseFormat? {

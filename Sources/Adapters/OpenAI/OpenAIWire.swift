@@ -116,6 +116,28 @@ enum OpenAIWire {
         return array
     }
 
+    /// `tool_choice`: "auto" | "none" | "required", or an object of type "function" whose name `readName` reads
+    /// (chat nests it under `function`, Responses does not). `otherType` words the refusal of any other type.
+    static func toolChoice(
+        _ body: Fields, otherType: (String) -> String, readName: (Fields) throws(APIError) -> String
+    ) throws(APIError) -> ToolChoice? {
+        guard let value = body.object["tool_choice"], value != .null else { return nil }
+        if let word = value.stringValue {
+            switch word {
+            case "auto": return .auto
+            case "none": return ToolChoice.none
+            case "required": return .required
+            default: throw body.invalid("tool_choice", "must be 'auto', 'none', 'required' or a function choice; got '\(word)'")
+            }
+        }
+        guard value.objectValue != nil, let choice = try body.objectField("tool_choice") else {
+            throw body.typeError("tool_choice", "a string or an object", value)
+        }
+        let type = try choice.requiredString("type")
+        guard type == "function" else { throw choice.invalid("type", otherType(type)) }
+        return .named(try readName(choice))
+    }
+
     /// A tool's JSON Schema: must be an object when present.
     static func parameters(_ fields: Fields) throws(APIError) -> JSONValue {
         guard let schema = try fields.objectField("parameters") else { return emptyParametersSchema }

@@ -70,23 +70,9 @@ public struct ResponsesIngress: IngressCodec {
     }
 
     static func toolChoice(_ body: Fields) throws(APIError) -> ToolChoice? {
-        guard let value = body.object["tool_choice"], value != .null else { return nil }
-        if let word = value.stringValue {
-            switch word {
-            case "auto": return .auto
-            case "none": return ToolChoice.none
-            case "required": return .required
-            default: throw body.invalid("tool_choice", "must be 'auto', 'none', 'required' or a function choice; got '\(word)'")
-            }
+        try OpenAIWire.toolChoice(body, otherType: { "tool choice '\($0)' needs a provider with native Responses support" }) {
+            choice throws(APIError) in try choice.requiredString("name")
         }
-        guard value.objectValue != nil, let choice = try body.objectField("tool_choice") else {
-            throw body.typeError("tool_choice", "a string or an object", value)
-        }
-        let type = try choice.requiredString("type")
-        guard type == "function" else {
-            throw choice.invalid("type", "tool choice '\(type)' needs a provider with native Responses support")
-        }
-        return .named(try choice.requiredString("name"))
     }
 
     static func textFormat(_ body: Fields) throws(APIError) -> ResponseFormat? {

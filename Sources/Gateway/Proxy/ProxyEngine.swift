@@ -42,17 +42,28 @@ public struct ProxyEngine: Sendable {
         let preparation = CallPreparation(format: inbound.format, body: inbound.body, decoded: decoded, stream: stream)
         let request = (try? decoded.get()) ?? ChatRequest(model: model, stream: stream)
 
+        return try await inOrder(candidates, inbound: inbound, prepare: { candidate throws(APIError) in try preparation.prepare(candidate) }) { call in
+            let response = try await send(call, stream: stream, inbound: inbound)
+            if stream {
+                return streamingResponse(response, call: call, inbound: inbound, request: request, model: model)
+            }
+            return try await completeResponse(response, call: call, inbound: inbound, request: request, model: model)
+        }
+    }
+
+    /// Tries candidates in order while failures are retryable; `perform` must not have sent anything to the
+    /// client when it throws. After the last attempt the client gets the last failure, naming how many were tried.
+    private func inOrder(
+        _ candidates: [Candidate], inbound: Inbound, prepare: (Candidate) throws(APIError) -> PreparedCall,
+        perform: (PreparedCall) async throws -> Response
+    ) async throws -> Response {
         var lastFailure: UpstreamFailure?
         var attempts = 0
         for candidate in candidates.prefix(maxAttempts) {
             attempts += 1
-            let call = try preparation.prepare(candidate)
+            let call = try prepare(candidate)
             do {
-                let response = try await send(call, stream: stream, inbound: inbound)
-                if stream {
-                    return streamingResponse(response, call: call, inbound: inbound, request: request, model: model)
-                }
-                return try await completeResponse(response, call: call, inbound: inbound, request: request, model: model)
+                return try await perform(call)
             } catch {
                 let failure = UpstreamFailure.classify(error)
                 lastFailure = failure
@@ -153,35 +164,26 @@ public struct ProxyEngine: Sendable {
         let inbound = Inbound(
             format: .chatCompletions, body: body, modelFromPath: nil, streamHint: nil, relayHeaders: [], identity: identity, requestId: requestId
         )
-        var lastFailure: UpstreamFailure?
-        var attempts = 0
-        for candidate in candidates.prefix(maxAttempts) {
-            attempts += 1
+        let prepare = { (candidate: Candidate) throws(APIError) -> PreparedCall in
             var upstreamBody = body
             upstreamBody["model"] = .string(candidate.upstreamModel)
             let provider = candidate.provider
-            let call = PreparedCall(
+            return PreparedCall(
                 candidate: candidate, key: CallPreparation.pickKey(provider.keys),
                 path: capability == .images ? provider.imagesPath : provider.embeddingsPath,
                 body: .object(upstreamBody), passthrough: true, stripUsageChunk: false
             )
-            do {
-                let response = try await send(call, stream: false, inbound: inbound)
-                let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
-                let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
-                    Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
-                          outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
-                }
-                logUsage(usage, call: call, inbound: inbound, outcome: "completed", streamed: false)
-                return Self.json(bytes)
-            } catch {
-                let failure = UpstreamFailure.classify(error)
-                lastFailure = failure
-                logAttemptFailure(failure, call: call, inbound: inbound)
-                if !failure.isRetryable(for: provider) { break }
-            }
         }
-        throw (lastFailure ?? .connection("no provider")).clientError(attempts: attempts)
+        return try await inOrder(candidates, inbound: inbound, prepare: prepare) { call in
+            let response = try await send(call, stream: false, inbound: inbound)
+            let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
+            let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
+                Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
+                      outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
+            }
+            logUsage(usage, call: call, inbound: inbound, outcome: "completed", streamed: false)
+            return Self.json(bytes)
+        }
     }
 
     static func json(_ body: ByteBuffer) -> Response {
