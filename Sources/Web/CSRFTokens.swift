@@ -21,16 +21,11 @@ public struct CSRFTokens: Sendable {
     public func verify(_ token: String, sessionId: String, now: Int64 = EpochMillis.now() / 1000) -> Bool {
         let parts = token.split(separator: ".", maxSplits: 1)
         guard parts.count == 2, let expires = Int64(parts[0]), expires > now else { return false }
-        let expected = Array(mac(sessionId: sessionId, expires: expires).utf8)
-        let presented = Array(parts[1].utf8)
-        guard expected.count == presented.count else { return false }
-        // Constant-time comparison: no early exit on the first differing byte.
-        return zip(expected, presented).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+        return Array(parts[1].utf8).constantTimeEquals(Array(mac(sessionId: sessionId, expires: expires).utf8))
     }
 
     private func mac(sessionId: String, expires: Int64) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data("\(sessionId)|\(expires)".utf8), using: key)
-        return Data(code).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(code).base64URLEncoded()
     }
 }

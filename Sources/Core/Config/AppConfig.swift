@@ -22,6 +22,7 @@ public struct AppConfig: Sendable {
     public var maxBodyBytes: Int
     public var shutdownGracePeriod: Duration
     public var bcryptCost: Int
+    public var auth: AuthSettings
 
     /// Reads every setting from `env`, collecting all problems before failing.
     public static func load(from env: [String: String]) throws(ConfigError) -> AppConfig {
@@ -46,6 +47,7 @@ public struct AppConfig: Sendable {
         let maxBody = reader.integer("AIHIGRESS_MAX_BODY_BYTES", default: 16 * 1024 * 1024, in: 1024...(1 << 30))
         let grace = reader.integer("AIHIGRESS_SHUTDOWN_GRACE_SECONDS", default: 30, in: 0...3600)
         let bcryptCost = reader.integer("AIHIGRESS_BCRYPT_COST", default: 12, in: 4...31)
+        let auth = AuthSettings.read(&reader)
 
         if let secret, secret.utf8.count < 32 {
             reader.problems.append("AIHIGRESS_SECRET_KEY: must be at least 32 characters (e.g. `openssl rand -hex 32`)")
@@ -75,7 +77,8 @@ public struct AppConfig: Sendable {
             modelsCacheTTL: .seconds(modelsTTL),
             maxBodyBytes: maxBody,
             shutdownGracePeriod: .seconds(grace),
-            bcryptCost: bcryptCost
+            bcryptCost: bcryptCost,
+            auth: auth
         )
     }
 }

@@ -1,7 +1,5 @@
-import Core
-
 /// Typed reads of request fields with 400 errors that name the field (`messages[2].content`), shared by every
-/// ingress decoder.
+/// ingress decoder and management API handler.
 public struct Fields: Sendable {
     public let object: [String: JSONValue]
     /// Path of this object in the request, for messages (`""` at the top, `messages[2]` below).
@@ -96,14 +94,4 @@ public struct Fields: Sendable {
     public func invalid(_ key: String, _ message: String) -> APIError {
         .badRequest("'\(name(key))' \(message)", param: name(key), code: "invalid_value")
     }
-}
-
-/// JSON text of a value, for tool arguments carried as strings.
-public func compactJSON(_ value: JSONValue) -> String { JSONText.render(value) }
-
-/// Parses JSON text that should be an object (tool arguments). Providers that need an object (Anthropic, Gemini)
-/// get `{}` for text that is not a JSON object, rather than a request they would reject.
-public func jsonObject(fromText text: String) -> JSONValue {
-    if let value = try? JSONText.parse(Array(text.utf8)), case .object = value { return value }
-    return .object([:])
 }

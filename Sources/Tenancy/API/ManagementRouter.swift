@@ -1,0 +1,63 @@
+import Core
+import HTTPTypes
+import Hummingbird
+
+/// Registers management endpoints. Each route declares its access rule, which is enforced here before the
+/// handler runs, and is recorded so `/openapi.json` and the isolation tests see exactly what the router serves.
+/// Used while the server is being assembled, on one task; not shared afterwards.
+public final class ManagementRouter {
+    public typealias Handler = @Sendable (ManagementCall) async throws -> Response
+
+    private let router: Router<AppRequestContext>
+    private let resolver: PrincipalResolver
+    private let maxBodyBytes: Int
+
+    public init(router: Router<AppRequestContext>, resolver: PrincipalResolver, maxBodyBytes: Int) {
+        self.router = router
+        self.resolver = resolver
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Every route registered so far, in registration order.
+    public private(set) var routes: [ManagementRoute] = []
+
+    public func add(
+        _ method: HTTPRequest.Method, _ path: String, access: Access, tag: String, summary: String,
+        body requestSchema: JSONValue? = nil, status: HTTPResponse.Status = .ok, handler: @escaping Handler
+    ) {
+        let route = ManagementRoute(
+            method: method, path: path, access: access, summary: summary, tag: tag, requestSchema: requestSchema, successStatus: status
+        )
+        if case .org = access {
+            precondition(route.pathParameters.first == "org", "organisation routes start with /…/{org}: \(path)")
+        }
+        routes.append(route)
+        let resolver = self.resolver
+        let maxBodyBytes = self.maxBodyBytes
+        router.on(RouterPath(route.routerPath), method: method) { request, context in
+            let principal = try await resolver.principal(for: request)
+            var org: OrgAccess?
+            switch access {
+            case .anyone:
+                break
+            case .signedIn:
+                guard principal != nil else { throw Self.notSignedIn }
+            case .system:
+                guard let principal else { throw Self.notSignedIn }
+                guard principal.isSystemAdmin else {
+                    throw APIError.forbidden("this requires a system administrator", code: "system_admin_required")
+                }
+            case .org(let permission):
+                guard let principal else { throw Self.notSignedIn }
+                let access = try await resolver.orgAccess(principal, orgRef: context.parameters.get("org") ?? "")
+                try access.require(permission)
+                org = access
+            }
+            return try await handler(ManagementCall(request: request, context: context, principal: principal, org: org, maxBodyBytes: maxBodyBytes))
+        }
+    }
+
+    static let notSignedIn = APIError.unauthorized(
+        "sign in first: send 'Authorization: Bearer <access token>' from POST /auth/login", code: "not_signed_in"
+    )
+}
