@@ -10,11 +10,14 @@ import Tenancy
 /// `aihigress serve`: the HTTP server and its background services in one service group. SIGTERM or SIGINT stops
 /// accepting connections, lets in-flight requests and streams finish within the grace period, then exits.
 public enum Server {
-    public static func buildRouter(runtime: Runtime, authenticator: APIKeyAuthenticator, gateway: GatewayService) -> Router<AppRequestContext> {
+    public static func buildRouter(
+        runtime: Runtime, identity: Identity, authenticator: APIKeyAuthenticator, gateway: GatewayService
+    ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: Logger(label: "aihigress.access")))
         HealthRoutes(database: runtime.database, sharedState: runtime.sharedState).register(on: router)
         GatewayRoutes(authenticator: authenticator, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes).register(on: router)
+        ManagementRoutes.register(on: router, identity: identity, maxBodyBytes: runtime.config.maxBodyBytes)
         return router
     }
 
@@ -24,6 +27,16 @@ public enum Server {
         let authenticator = APIKeyAuthenticator(
             database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState, logger: logger
         )
+        let identity: Identity
+        do {
+            identity = try await Identity.open(
+                database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState, passwords: runtime.passwords,
+                settings: config.auth
+            )
+        } catch {
+            await runtime.close()
+            throw error
+        }
         let store = ProviderStore(database: runtime.database, keyRing: runtime.keyRing)
         let gateway = GatewayService(
             store: store, sharedState: runtime.sharedState, environment: gatewayEnvironment, modelsCacheTTL: config.modelsCacheTTL,
@@ -38,7 +51,7 @@ public enum Server {
             throw error
         }
         let app = Application(
-            router: buildRouter(runtime: runtime, authenticator: authenticator, gateway: gateway),
+            router: buildRouter(runtime: runtime, identity: identity, authenticator: authenticator, gateway: gateway),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port

@@ -33,6 +33,8 @@ public struct AccessTokens: Sendable {
     }
 
     public func issue(userId: String, sessionId: String, tokenVersion: Int64, now: Date = Date()) async throws -> String {
+        // Whole seconds: some JWT consumers reject fractional NumericDates.
+        let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = Claims(
             sub: .init(value: userId), sid: sessionId, ver: tokenVersion, iss: .init(value: Self.issuer),
             iat: .init(value: now), exp: .init(value: now.addingTimeInterval(lifetime.seconds))

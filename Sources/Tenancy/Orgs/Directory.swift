@@ -41,13 +41,16 @@ public struct Directory: Sendable {
             .map(Self.user)
     }
 
-    public func createUser(email: String, passwordHash: String?, systemAdmin: Bool, on db: any SQLDatabase) async throws -> User {
+    public func createUser(
+        email: String, passwordHash: String?, systemAdmin: Bool, displayName: String? = nil, emailVerified: Bool = false, on db: any SQLDatabase
+    ) async throws -> User {
         let now = EpochMillis.now()
         let user = User(id: Identifier.make(), email: email, isSystemAdmin: systemAdmin, status: "active")
         try await db.raw(
             """
-            INSERT INTO users (id, email, password_hash, is_system_admin, status, created_at, updated_at)
-            VALUES (\(bind: user.id), \(bind: email), \(bind: passwordHash), \(bind: systemAdmin), 'active', \(bind: now), \(bind: now))
+            INSERT INTO users (id, email, display_name, password_hash, is_system_admin, email_verified, status, created_at, updated_at)
+            VALUES (\(bind: user.id), \(bind: email), \(bind: displayName), \(bind: passwordHash), \(bind: systemAdmin),
+                    \(bind: emailVerified), 'active', \(bind: now), \(bind: now))
             """
         ).run()
         return user
