@@ -1,3 +1,4 @@
+import Billing
 import Core
 import Hummingbird
 import Tenancy
@@ -7,9 +8,18 @@ import Tenancy
 enum ManagementRoutes {
     static let apiVersion = "1.0.0"
 
-    static func register(on router: Router<AppRequestContext>, identity: Identity, maxBodyBytes: Int) {
+    static func register(on router: Router<AppRequestContext>, identity: Identity, billing: BillingService, maxBodyBytes: Int) {
         let api = ManagementRouter(router: router, resolver: identity.resolver, maxBodyBytes: maxBodyBytes)
         AuthRoutes(identity: identity).register(on: api)
+        OrganizationRoutes(identity: identity).register(on: api)
+        MemberRoutes(identity: identity).register(on: api)
+        InvitationRoutes(identity: identity).register(on: api)
+        RoleRoutes(identity: identity).register(on: api)
+        APIKeyRoutes(identity: identity).register(on: api)
+        AuditRoutes(identity: identity).register(on: api)
+        SystemRoutes(identity: identity).register(on: api)
+        OAuthRoutes(identity: identity).register(on: api)
+        BillingRoutes(billing: billing).register(on: api)
         let document = OpenAPIDocument.make(routes: api.routes, version: apiVersion)
         api.add(.get, "/openapi.json", access: .anyone, tag: "meta", summary: "This API description (OpenAPI 3.1)") { _ in
             JSONResponse.make(document)

@@ -1,3 +1,4 @@
+import Billing
 import Core
 import Gateway
 import Hummingbird
@@ -11,13 +12,13 @@ import Tenancy
 /// accepting connections, lets in-flight requests and streams finish within the grace period, then exits.
 public enum Server {
     public static func buildRouter(
-        runtime: Runtime, identity: Identity, authenticator: APIKeyAuthenticator, gateway: GatewayService
+        runtime: Runtime, identity: Identity, billing: BillingService, authenticator: APIKeyAuthenticator, gateway: GatewayService
     ) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: Logger(label: "aihigress.access")))
         HealthRoutes(database: runtime.database, sharedState: runtime.sharedState).register(on: router)
         GatewayRoutes(authenticator: authenticator, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes).register(on: router)
-        ManagementRoutes.register(on: router, identity: identity, maxBodyBytes: runtime.config.maxBodyBytes)
+        ManagementRoutes.register(on: router, identity: identity, billing: billing, maxBodyBytes: runtime.config.maxBodyBytes)
         return router
     }
 
@@ -31,27 +32,29 @@ public enum Server {
         do {
             identity = try await Identity.open(
                 database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState, passwords: runtime.passwords,
-                settings: config.auth
+                settings: config.auth, oauth: config.oauth
             )
         } catch {
             await runtime.close()
             throw error
         }
+        let billing = BillingService(database: runtime.database, sharedState: runtime.sharedState, settings: config.billing, logger: logger)
         let store = ProviderStore(database: runtime.database, keyRing: runtime.keyRing)
         let gateway = GatewayService(
             store: store, sharedState: runtime.sharedState, environment: gatewayEnvironment, modelsCacheTTL: config.modelsCacheTTL,
-            logger: logger
+            billing: billing, logger: logger
         )
         do {
             try await store.syncEnvironmentProviders(gatewayEnvironment.providers)
             try await runtime.sharedState.publish(ProviderRegistry.invalidationChannel, "env-sync")
             try await gateway.registry.reload()
+            try await billing.prices.reload()
         } catch {
             await runtime.close()
             throw error
         }
         let app = Application(
-            router: buildRouter(runtime: runtime, identity: identity, authenticator: authenticator, gateway: gateway),
+            router: buildRouter(runtime: runtime, identity: identity, billing: billing, authenticator: authenticator, gateway: gateway),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port
@@ -60,7 +63,7 @@ public enum Server {
             logger: logger
         )
         var groupConfig = ServiceGroupConfiguration(
-            services: [.init(service: authenticator, successTerminationBehavior: .ignore)]
+            services: [.init(service: authenticator, successTerminationBehavior: .ignore), .init(service: billing, successTerminationBehavior: .ignore)]
                 + gateway.services.map { .init(service: $0, successTerminationBehavior: .ignore) }
                 + [.init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],

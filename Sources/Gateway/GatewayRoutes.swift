@@ -49,21 +49,23 @@ public struct GatewayRoutes: Sendable {
         _ format: IngressFormat, _ request: Request, _ context: AppRequestContext, model: String? = nil, streamHint: Bool? = nil
     ) async throws -> Response {
         var request = request
-        let body = try await request.jsonObject(limit: maxBodyBytes)
+        let (body, bytes) = try await request.sizedJSONObject(limit: maxBodyBytes)
         var relay: [(String, String)] = []
         for name in ["anthropic-version", "anthropic-beta", "openai-beta"] {
             if let value = request.headers[HTTPField.Name(name)!] { relay.append((name, value)) }
         }
         return try await gateway.engine.handle(.init(
             format: format, body: body, modelFromPath: model, streamHint: streamHint, relayHeaders: relay,
-            identity: try context.requireKey(), requestId: context.requestId
+            identity: try context.requireKey(), requestId: context.requestId, bodyBytes: bytes
         ))
     }
 
     private func forward(_ request: Request, _ context: AppRequestContext, _ capability: Capability) async throws -> Response {
         var request = request
-        let body = try await request.jsonObject(limit: maxBodyBytes)
-        return try await gateway.engine.forward(body, capability: capability, identity: try context.requireKey(), requestId: context.requestId)
+        let (body, bytes) = try await request.sizedJSONObject(limit: maxBodyBytes)
+        return try await gateway.engine.forward(
+            body, bodyBytes: bytes, capability: capability, identity: try context.requireKey(), requestId: context.requestId
+        )
     }
 
     private func listModels(_ context: AppRequestContext) async throws -> Response {

@@ -1,3 +1,4 @@
+import Billing
 import Core
 import Logging
 import ServiceLifecycle
@@ -12,7 +13,8 @@ public struct GatewayService: Sendable {
     let engine: ProxyEngine
 
     public init(
-        store: ProviderStore, sharedState: any SharedState, environment: GatewayEnvironment, modelsCacheTTL: Duration, logger: Logger
+        store: ProviderStore, sharedState: any SharedState, environment: GatewayEnvironment, modelsCacheTTL: Duration, billing: BillingService,
+        logger: Logger
     ) {
         let registry = ProviderRegistry(store: store, sharedState: sharedState, logger: logger)
         let http = UpstreamHTTP()
@@ -23,7 +25,7 @@ public struct GatewayService: Sendable {
         self.http = http
         self.engine = ProxyEngine(
             resolver: CandidateResolver(registry: registry, catalog: catalog), http: http, builder: builder,
-            usageLog: Logger(label: "aihigress.gateway"), maxAttempts: 3
+            usageLog: Logger(label: "aihigress.gateway"), metering: RequestMetering(billing: billing, logger: logger), maxAttempts: 3
         )
     }
 

@@ -13,9 +13,11 @@ public struct Identity: Sendable {
     public let accounts: Accounts
     public let invitations: Invitations
     public let cookies: AuthCookies
+    public let oauth: OAuthLogin
 
     public static func open(
-        database: Database, keyRing: KeyRing, sharedState: any SharedState, passwords: PasswordHasher, settings: AuthSettings
+        database: Database, keyRing: KeyRing, sharedState: any SharedState, passwords: PasswordHasher, settings: AuthSettings,
+        oauth: OAuthSettings = OAuthSettings()
     ) async throws -> Identity {
         let tokens = await AccessTokens(keyRing: keyRing, lifetime: settings.accessTokenLifetime)
         let sessions = LoginSessions(database: database, keyRing: keyRing, tokens: tokens, settings: settings)
@@ -28,7 +30,8 @@ public struct Identity: Sendable {
         return Identity(
             database: database, keyRing: keyRing, sharedState: sharedState, settings: settings, passwords: passwords, tokens: tokens,
             resolver: PrincipalResolver(database: database, tokens: tokens, csrf: SessionCSRF(keyRing: keyRing)),
-            sessions: sessions, accounts: accounts, invitations: invitations, cookies: AuthCookies(settings: settings)
+            sessions: sessions, accounts: accounts, invitations: invitations, cookies: AuthCookies(settings: settings),
+            oauth: OAuthLogin(settings: oauth, database: database, sharedState: sharedState, keyRing: keyRing, auth: settings, sessions: sessions)
         )
     }
 }

@@ -1,5 +1,6 @@
 import AppServer
 import ArgumentParser
+import Billing
 import Core
 import Foundation
 import NIOCore
@@ -25,7 +26,7 @@ struct Aihigress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aihigress",
         abstract: "AI Higress Gateway: one OpenAI-compatible endpoint over many LLM providers, for many organisations.",
-        subcommands: [Serve.self, Migrate.self, Admin.self, Keys.self]
+        subcommands: [Serve.self, Migrate.self, Admin.self, Keys.self, CreditsCommand.self]
     )
 }
 
@@ -68,7 +69,15 @@ struct Admin: AsyncParsableCommand {
             try await withRuntime(config, migrate: config.autoMigrate) { runtime in
                 let result = try await Bootstrap(database: runtime.database, passwords: runtime.passwords)
                     .run(email: email, password: password, orgSlug: org, orgName: orgName)
-                printJSON(["user_id": .string(result.userId), "org_id": .string(result.orgId)])
+                // The starting balance is granted once per organisation (idempotency key), however often this runs.
+                let starting = config.billing.bootstrapCredits
+                if starting > .zero {
+                    _ = try await CreditAccounts(database: runtime.database).credit(
+                        orgId: result.orgId, kind: .grant, amount: starting, reason: "starting balance (admin bootstrap)",
+                        idempotencyKey: "bootstrap:\(result.orgId)", actor: .cli
+                    )
+                }
+                printJSON(["user_id": .string(result.userId), "org_id": .string(result.orgId), "starting_credits": .string(starting.description)])
             }
         }
     }
@@ -106,6 +115,43 @@ struct Keys: AsyncParsableCommand {
                 try await APIKeys(database: runtime.database, keyRing: runtime.keyRing, sharedState: runtime.sharedState)
                     .revoke(id: id, actor: .cli)
                 printJSON(["id": .string(id), "revoked": .bool(true)])
+            }
+        }
+    }
+}
+
+struct CreditsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "credits", abstract: "Manage organisations' credits.", subcommands: [Grant.self])
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Grant credits to an organisation (audited); prints the new balance. --idempotency-key makes retries safe."
+        )
+        @Option(help: "Organisation slug or id.") var org: String
+        @Option(help: "Credits, e.g. 25 or 0.5 (negative only with --kind adjustment).") var amount: String
+        @Option(help: "Why, for the ledger and audit log.") var reason: String
+        @Option(help: "grant (default), adjustment, refund or top_up.") var kind: String = "grant"
+        @Option(name: .customLong("idempotency-key"), help: "Posting the same key twice changes nothing the second time.") var idempotencyKey: String?
+
+        func run() async throws {
+            let config = try loadConfiguration(forServer: false)
+            try await withRuntime(config, migrate: config.autoMigrate) { runtime in
+                guard let credits = Credits(parsing: amount) else {
+                    throw APIError.badRequest("--amount must be a decimal number of credits such as 25 or 0.5", param: "amount")
+                }
+                guard let postingKind = Posting.Kind(rawValue: kind) else {
+                    throw APIError.badRequest("--kind must be grant, adjustment, refund or top_up", param: "kind")
+                }
+                let accounts = CreditAccounts(database: runtime.database)
+                let orgId = try await accounts.organizationId(slugOrId: org)
+                let posted = try await accounts.credit(
+                    orgId: orgId, kind: postingKind, amount: credits, reason: reason,
+                    idempotencyKey: idempotencyKey ?? "cli:\(Identifier.make())", actor: .cli
+                )
+                printJSON([
+                    "org_id": .string(orgId), "entry_id": .string(posted.entryId), "applied": .bool(posted.applied),
+                    "balance": .string(Credits(micros: posted.balance.balance).description),
+                ])
             }
         }
     }

@@ -1,5 +1,5 @@
 import Testing
-@testable import Billing
+import Core
 
 @Suite struct CreditsTests {
     @Test func parsesDecimalAmountsExactly() {

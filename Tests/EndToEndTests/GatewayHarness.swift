@@ -51,6 +51,10 @@ struct GatewayHarness {
                 "LLM_PROVIDER_ge_BASE_URL": gemini.baseURL,
                 "LLM_PROVIDER_ge_API_KEY": "gemini-fake-key",
                 "LLM_PROVIDER_ge_KIND": "gemini",
+                // The fake models are in no price list: charge them the default price (billing tests set their own).
+                "AIHIGRESS_UNPRICED_MODELS": "default",
+                "AIHIGRESS_DEFAULT_PRICE_INPUT": "1",
+                "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "2",
             ]
             if openAIServesResponses { env["LLM_PROVIDER_oa_RESPONSES_PATH"] = "/v1/responses" }
             let deployment = try Deployment(database: location, extra: env.merging(extra) { $1 })

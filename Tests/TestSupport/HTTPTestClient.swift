@@ -25,7 +25,17 @@ public struct HTTPTestClient: Sendable {
     }
 
     public static let shared = HTTPTestClient()
-    private let client = HTTPClient.shared
+    /// Hands 3xx answers back as they are instead of following them (redirect-based flows such as OAuth).
+    public static let withoutRedirects = HTTPTestClient(client: noRedirectClient)
+    /// Never shut down: a global is never deinitialised.
+    private static let noRedirectClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow)
+    )
+    private let client: HTTPClient
+
+    private init(client: HTTPClient = .shared) {
+        self.client = client
+    }
 
     public func send(
         _ method: HTTPMethod = .GET, _ url: String, headers: [(String, String)] = [], body: String? = nil,

@@ -23,6 +23,8 @@ public struct AppConfig: Sendable {
     public var shutdownGracePeriod: Duration
     public var bcryptCost: Int
     public var auth: AuthSettings
+    public var billing: BillingSettings
+    public var oauth: OAuthSettings
 
     /// Reads every setting from `env`, collecting all problems before failing.
     public static func load(from env: [String: String]) throws(ConfigError) -> AppConfig {
@@ -48,6 +50,8 @@ public struct AppConfig: Sendable {
         let grace = reader.integer("AIHIGRESS_SHUTDOWN_GRACE_SECONDS", default: 30, in: 0...3600)
         let bcryptCost = reader.integer("AIHIGRESS_BCRYPT_COST", default: 12, in: 4...31)
         let auth = AuthSettings.read(&reader)
+        let billing = BillingSettings.read(&reader, production: environment == .production)
+        let oauth = OAuthSettings.read(&reader)
 
         if let secret, secret.utf8.count < 32 {
             reader.problems.append("AIHIGRESS_SECRET_KEY: must be at least 32 characters (e.g. `openssl rand -hex 32`)")
@@ -78,7 +82,9 @@ public struct AppConfig: Sendable {
             maxBodyBytes: maxBody,
             shutdownGracePeriod: .seconds(grace),
             bcryptCost: bcryptCost,
-            auth: auth
+            auth: auth,
+            billing: billing,
+            oauth: oauth
         )
     }
 }

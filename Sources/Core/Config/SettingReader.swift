@@ -3,7 +3,7 @@ struct SettingReader {
     let env: [String: String]
     var problems: [String] = []
 
-    private func value(_ name: String) -> String? {
+    func value(_ name: String) -> String? {
         guard let raw = env[name] else { return nil }
         let trimmed = raw.trimmingCharacters(in: .whitespaces)
         return trimmed.isEmpty ? nil : trimmed

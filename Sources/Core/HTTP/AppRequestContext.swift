@@ -8,14 +8,22 @@ public struct APIKeyIdentity: Sendable, Equatable {
     public let name: String
     /// Models this key may use; nil means every model the organisation may use.
     public let allowedModels: [String]?
+    /// Provider slugs this key may use; nil means every provider the organisation may use.
+    public let allowedProviders: [String]?
     public let expiresAt: Int64?
 
-    public init(keyId: String, orgId: String, name: String, allowedModels: [String]?, expiresAt: Int64?) {
+    public init(keyId: String, orgId: String, name: String, allowedModels: [String]?, allowedProviders: [String]? = nil, expiresAt: Int64?) {
         self.keyId = keyId
         self.orgId = orgId
         self.name = name
         self.allowedModels = allowedModels
+        self.allowedProviders = allowedProviders
         self.expiresAt = expiresAt
+    }
+
+    /// Whether the key may send requests to the provider with this slug.
+    public func mayUse(providerSlug: String) -> Bool {
+        allowedProviders.map { $0.contains(providerSlug) } ?? true
     }
 }
 

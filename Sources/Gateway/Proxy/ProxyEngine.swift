@@ -13,6 +13,7 @@ public struct ProxyEngine: Sendable {
     let http: UpstreamHTTP
     let builder: UpstreamRequestBuilder
     let usageLog: Logger
+    let metering: RequestMetering
     /// At most this many providers are tried for one request.
     let maxAttempts: Int
     static let maxUpstreamBody = 64 * 1024 * 1024
@@ -28,6 +29,8 @@ public struct ProxyEngine: Sendable {
         let relayHeaders: [(String, String)]
         let identity: APIKeyIdentity
         let requestId: String
+        /// Size of the client's body, for the prompt estimate behind the credit hold.
+        let bodyBytes: Int
     }
 
     func handle(_ inbound: Inbound) async throws -> Response {
@@ -41,13 +44,28 @@ public struct ProxyEngine: Sendable {
         let candidates = try await resolver.resolve(model: model, for: inbound.identity, capability: .chat)
         let preparation = CallPreparation(format: inbound.format, body: inbound.body, decoded: decoded, stream: stream)
         let request = (try? decoded.get()) ?? ChatRequest(model: model, stream: stream)
-
-        return try await inOrder(candidates, inbound: inbound, prepare: { candidate throws(APIError) in try preparation.prepare(candidate) }) { call in
-            let response = try await send(call, stream: stream, inbound: inbound)
-            if stream {
-                return streamingResponse(response, call: call, inbound: inbound, request: request, model: model)
+        let ticket = try await metering.open(
+            requestId: inbound.requestId, identity: inbound.identity, candidates: candidates, bodyBytes: inbound.bodyBytes,
+            maxOutputTokens: request.maxOutputTokens
+        )
+        return try await settlingFailures(ticket) {
+            try await inOrder(candidates, inbound: inbound, prepare: { candidate throws(APIError) in try preparation.prepare(candidate) }) { call in
+                let response = try await send(call, stream: stream, inbound: inbound)
+                if stream {
+                    return streamingResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
+                }
+                return try await completeResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
             }
-            return try await completeResponse(response, call: call, inbound: inbound, request: request, model: model)
+        }
+    }
+
+    /// When no response reaches the client, nothing was produced: the hold is released without a charge.
+    private func settlingFailures(_ ticket: RequestMetering.Ticket, _ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch {
+            await metering.close(ticket, candidate: nil, ending: .nothingProduced)
+            throw error
         }
     }
 
@@ -92,7 +110,7 @@ public struct ProxyEngine: Sendable {
     }
 
     private func completeResponse(
-        _ response: HTTPClientResponse, call: PreparedCall, inbound: Inbound, request: ChatRequest, model: String
+        _ response: HTTPClientResponse, call: PreparedCall, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
     ) async throws -> Response {
         let body: ByteBuffer
         do {
@@ -104,7 +122,7 @@ public struct ProxyEngine: Sendable {
         let codec = call.candidate.provider.kind.codec
         if call.passthrough {
             let usage = inbound.format == .responses ? ResponsesUsage.read(json) : (try? codec.decodeResponse(json, model: model))?.usage
-            logUsage(usage, call: call, inbound: inbound, outcome: "completed", streamed: false)
+            await finish(ticket, usage: usage, call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
             return Self.json(body)
         }
         let decoded: ChatResponse
@@ -113,13 +131,13 @@ public struct ProxyEngine: Sendable {
         } catch {
             throw UpstreamFailure.malformed(error.message)
         }
-        logUsage(decoded.usage, call: call, inbound: inbound, outcome: "completed", streamed: false)
+        await finish(ticket, usage: decoded.usage, call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
         let encoded = inbound.format.codec.encodeResponse(decoded, for: request)
         return Self.json(ByteBuffer(string: JSONText.render(encoded)))
     }
 
     private func streamingResponse(
-        _ response: HTTPClientResponse, call: PreparedCall, inbound: Inbound, request: ChatRequest, model: String
+        _ response: HTTPClientResponse, call: PreparedCall, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
     ) -> Response {
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
@@ -153,16 +171,26 @@ public struct ProxyEngine: Sendable {
             } catch is ClientWrite.Gone {
                 outcome = "client_disconnected"
             }
-            engine.logUsage(relay.usage, call: call, inbound: inbound, outcome: outcome, streamed: true)
+            await engine.finish(
+                ticket, usage: relay.usage, call: call, inbound: inbound, outcome: outcome, streamed: true, outputCharacters: relay.outputCharacters
+            )
         })
     }
 
     /// Embeddings and image generation: OpenAI-compatible providers only, forwarded as they are (model replaced).
-    func forward(_ body: [String: JSONValue], capability: Capability, identity: APIKeyIdentity, requestId: String) async throws -> Response {
-        let model = try Fields(body).requiredString("model")
+    func forward(
+        _ body: [String: JSONValue], bodyBytes: Int, capability: Capability, identity: APIKeyIdentity, requestId: String
+    ) async throws -> Response {
+        let fields = Fields(body)
+        let model = try fields.requiredString("model")
+        let images = capability == .images ? max(1, try fields.int("n") ?? 1) : 0
         let candidates = try await resolver.resolve(model: model, for: identity, capability: capability)
         let inbound = Inbound(
-            format: .chatCompletions, body: body, modelFromPath: nil, streamHint: nil, relayHeaders: [], identity: identity, requestId: requestId
+            format: .chatCompletions, body: body, modelFromPath: nil, streamHint: nil, relayHeaders: [], identity: identity, requestId: requestId,
+            bodyBytes: bodyBytes
+        )
+        let ticket = try await metering.open(
+            requestId: requestId, identity: identity, candidates: candidates, bodyBytes: bodyBytes, maxOutputTokens: 0, images: images
         )
         let prepare = { (candidate: Candidate) throws(APIError) -> PreparedCall in
             var upstreamBody = body
@@ -174,20 +202,38 @@ public struct ProxyEngine: Sendable {
                 body: .object(upstreamBody), passthrough: true, stripUsageChunk: false
             )
         }
-        return try await inOrder(candidates, inbound: inbound, prepare: prepare) { call in
-            let response = try await send(call, stream: false, inbound: inbound)
-            let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
-            let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
-                Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
-                      outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
+        return try await settlingFailures(ticket) {
+            try await inOrder(candidates, inbound: inbound, prepare: prepare) { call in
+                let response = try await send(call, stream: false, inbound: inbound)
+                let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
+                let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
+                    Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
+                          outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
+                }
+                // Images are priced per image; embeddings report no output, so nothing is estimated for them.
+                await finish(
+                    ticket, usage: usage ?? Usage(), call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: 0, images: images
+                )
+                return Self.json(bytes)
             }
-            logUsage(usage, call: call, inbound: inbound, outcome: "completed", streamed: false)
-            return Self.json(bytes)
         }
     }
 
     static func json(_ body: ByteBuffer) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+    }
+
+    /// Logs the usage record and settles the request's credits from it.
+    func finish(
+        _ ticket: RequestMetering.Ticket, usage: Usage?, call: PreparedCall, inbound: Inbound, outcome: String, streamed: Bool,
+        outputCharacters: Int, images: Int = 0
+    ) async {
+        logUsage(usage, call: call, inbound: inbound, outcome: outcome, streamed: streamed)
+        // An in-stream error before any output, with nothing reported: the upstream produced (and billed) nothing.
+        let producedNothing = usage == nil && outputCharacters == 0 && outcome == "upstream_error"
+        let ending: RequestMetering.Ending =
+            producedNothing ? .nothingProduced : .produced(usage: usage, outputCharacters: outputCharacters, images: images, outcome: outcome)
+        await metering.close(ticket, candidate: call.candidate, ending: ending)
     }
 
     /// One line per proxied request with normalised usage: the record billing settles from.

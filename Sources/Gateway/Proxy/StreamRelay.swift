@@ -19,6 +19,8 @@ struct StreamRelay: Sendable {
     private var failureEncoder: any StreamEncoder
     private(set) var usage: Usage?
     private(set) var upstreamError: String?
+    /// Text and tool-argument characters produced so far: the output estimate when a stream ends without usage.
+    private(set) var outputCharacters = 0
     private let format: IngressFormat
 
     init(call: PreparedCall, format: IngressFormat, request: ChatRequest, clientModel: String) {
@@ -63,7 +65,7 @@ struct StreamRelay: Sendable {
         var out = ""
         for frame in frames {
             for event in try decoder.decode(frame) {
-                if case .usage(let u) = event { usage = u }
+                count(event)
                 out += encoder.encode(event).map(\.serialized).joined()
             }
         }
@@ -74,11 +76,18 @@ struct StreamRelay: Sendable {
     /// Passthrough: the client gets the provider's own frames, including its error events; we only watch.
     private mutating func observe(_ frame: SSEFrame) {
         do {
-            for event in try decoder.decode(frame) {
-                if case .usage(let u) = event { usage = u }
-            }
+            for event in try decoder.decode(frame) { count(event) }
         } catch {
             upstreamError = error.message
+        }
+    }
+
+    private mutating func count(_ event: StreamEvent) {
+        switch event {
+        case .usage(let u): usage = u
+        case .textDelta(let text): outputCharacters += text.count
+        case .toolCallArgumentsDelta(_, let fragment): outputCharacters += fragment.count
+        default: break
         }
     }
 
@@ -135,6 +144,10 @@ struct ResponsesPassthroughDecoder: StreamDecoder {
         case "response.completed", "response.incomplete":
             isComplete = true
             return ResponsesUsage.read(json["response"]).map { [.usage($0)] } ?? []
+        case "response.output_text.delta":
+            return json["delta"]?.stringValue.map { [.textDelta($0)] } ?? []
+        case "response.function_call_arguments.delta":
+            return json["delta"]?.stringValue.map { [.toolCallArgumentsDelta(index: 0, fragment: $0)] } ?? []
         case "response.failed", "error":
             isComplete = true
             throw UpstreamStreamError(json["response"]?["error"]?["message"]?.stringValue ?? json["message"]?.stringValue ?? "response failed")

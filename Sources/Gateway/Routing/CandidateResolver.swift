@@ -22,7 +22,7 @@ enum Capability: Sendable {
 
 /// Resolves a client's model name to candidates the organisation may use, in the order to try them:
 /// `slug/model` pins a provider; a bare name goes to every visible provider that offers it, in weighted random
-/// order (so traffic splits by weight and failover has a next choice).
+/// order (so traffic splits by weight and failover has a next choice). A key's allowed providers narrow both.
 struct CandidateResolver: Sendable {
     let registry: ProviderRegistry
     let catalog: ModelCatalog
@@ -31,7 +31,14 @@ struct CandidateResolver: Sendable {
         if let allowed = identity.allowedModels, !Self.isAllowed(model, by: allowed) {
             throw APIError.forbidden("model '\(model)' is not allowed for this API key", code: "model_not_allowed")
         }
-        let visible = registry.providers.filter { $0.isUsable && $0.isVisible(to: identity.orgId) && capability.supported(by: $0.kind) }
+        let reachable = registry.providers.filter { $0.isUsable && $0.isVisible(to: identity.orgId) && capability.supported(by: $0.kind) }
+        // A key's provider allow-list: a pin to another provider is refused; bare names only go to allowed ones.
+        if let slash = model.firstIndex(of: "/"), reachable.contains(where: { $0.slug == model[..<slash] }),
+            !identity.mayUse(providerSlug: String(model[..<slash]))
+        {
+            throw APIError.forbidden("provider '\(model[..<slash])' is not allowed for this API key", code: "provider_not_allowed")
+        }
+        let visible = reachable.filter { identity.mayUse(providerSlug: $0.slug) }
         if let slash = model.firstIndex(of: "/"), let pinned = visible.first(where: { $0.slug == model[..<slash] }) {
             let upstream = String(model[model.index(after: slash)...])
             if await catalog.models(of: pinned).contains(upstream) { return [Candidate(provider: pinned, upstreamModel: upstream)] }

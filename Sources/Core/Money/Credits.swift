@@ -1,3 +1,5 @@
+import Foundation
+
 /// An amount of credits as an integer count of micro-credits (1 credit = 1,000,000). Money is never floating point.
 public struct Credits: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static let microPerCredit: Int64 = 1_000_000
@@ -50,5 +52,3 @@ public struct Credits: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     private static func pow10(_ n: Int) -> Int { (0..<n).reduce(1) { acc, _ in acc * 10 } }
 }
-
-import Foundation

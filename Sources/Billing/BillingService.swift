@@ -1,0 +1,67 @@
+import Core
+import Logging
+import ServiceLifecycle
+
+/// Billing as the rest of the server sees it: ledger, holds, prices and the mode. Its `run()` expires overdue
+/// holds and keeps the price book fresh.
+public final class BillingService: Service, Sendable {
+    public let settings: BillingSettings
+    public let holds: CreditHolds
+    public let prices: PriceBook
+    public let accounts: CreditAccounts
+    public let database: Database
+    private let sharedState: any SharedState
+    private let logger: Logger
+    private let sweepInterval: Duration
+
+    public init(database: Database, sharedState: any SharedState, settings: BillingSettings, logger: Logger, sweepInterval: Duration = .seconds(15)) {
+        self.database = database
+        self.sharedState = sharedState
+        self.settings = settings
+        self.holds = CreditHolds(database: database)
+        self.prices = PriceBook(database: database, settings: settings)
+        self.accounts = CreditAccounts(database: database)
+        self.logger = logger
+        self.sweepInterval = sweepInterval
+    }
+
+    public func run() async throws {
+        let invalidations = try await sharedState.subscribe(PriceBook.invalidationChannel)
+        // Both loops end when shutdown begins (cancellation), so the service group can finish.
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [self] in
+                    for await _ in invalidations { await reloadPrices() }
+                }
+                group.addTask { [self] in
+                    while !Task.isCancelled {
+                        await sweep()
+                        try? await Task.sleep(for: sweepInterval)
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Publishes a price change so every instance reloads.
+    public func pricesChanged() async throws {
+        try await prices.reload()
+        try await sharedState.publish(PriceBook.invalidationChannel, "changed")
+    }
+
+    private func reloadPrices() async {
+        do { try await prices.reload() } catch { logger.warning("price book reload failed", metadata: ["error": "\(error)"]) }
+    }
+
+    private func sweep() async {
+        await reloadPrices()
+        do {
+            let released = try await holds.expireOverdue()
+            if released > 0 { logger.notice("released expired credit holds", metadata: ["count": .stringConvertible(released)]) }
+        } catch {
+            logger.warning("hold expiry sweep failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

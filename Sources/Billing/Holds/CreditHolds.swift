@@ -1,0 +1,132 @@
+import Core
+import HTTPTypes
+import SQLKit
+import Tenancy
+
+/// Holds reserve the most a request can cost before it goes upstream, so concurrent requests cannot spend more
+/// than the balance; settlement charges the real cost exactly once and releases the hold. Holds expire, so a
+/// crashed instance cannot freeze a balance; a settlement after expiry still charges (once).
+public struct CreditHolds: Sendable {
+    public enum Status: String, Sendable { case open, settled, expired }
+
+    /// What a request is charged when it ends.
+    public struct Settlement: Sendable {
+        public var cost: Int64
+        public var usage: MeteredUsage?
+        public var providerId: String?
+        public var model: String?
+        public var apiKeyId: String?
+        public var reason: String
+
+        public init(cost: Int64, usage: MeteredUsage?, providerId: String?, model: String?, apiKeyId: String?, reason: String) {
+            self.cost = cost
+            self.usage = usage
+            self.providerId = providerId
+            self.model = model
+            self.apiKeyId = apiKeyId
+            self.reason = reason
+        }
+    }
+
+    private let database: Database
+    private let ledger = CreditLedger()
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Reserves `amount` for the request. With `enforce`, 402 when the available balance cannot cover it.
+    /// `requestId` is the server's billing id for the request (idempotency keys derive from it); `clientRequestId`
+    /// is the request id the client saw, recorded for reference.
+    public func place(
+        orgId: String, requestId: String, clientRequestId: String? = nil, apiKeyId: String?, amount: Int64, lifetime: Duration, enforce: Bool
+    ) async throws {
+        let ledger = self.ledger
+        try await database.transaction { db in
+            let account = try await ledger.lock(orgId: orgId, on: db)
+            if enforce && account.available < amount {
+                throw Self.insufficient(needed: amount, available: account.available)
+            }
+            let now = EpochMillis.now()
+            try await db.raw(
+                """
+                INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, status, created_at, expires_at)
+                VALUES (\(bind: requestId), \(bind: orgId), \(bind: apiKeyId), \(bind: amount), 'open', \(bind: now), \(bind: now + lifetime.milliseconds))
+                """
+            ).run()
+            var posting = Posting(orgId: orgId, kind: .hold, amount: 0, holdAmount: amount, idempotencyKey: "hold:\(requestId)", actor: .system)
+            posting.requestId = clientRequestId ?? requestId
+            posting.apiKeyId = apiKeyId
+            _ = try await ledger.post(posting, on: db)
+        }
+    }
+
+    /// Charges the request once (a replay changes nothing) and releases its hold if it is still open.
+    @discardableResult
+    public func settle(orgId: String, requestId: String, clientRequestId: String? = nil, _ settlement: Settlement) async throws -> Bool {
+        let ledger = self.ledger
+        return try await database.transaction { db in
+            _ = try await ledger.lock(orgId: orgId, on: db)
+            try await Self.release(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, to: .settled, ledger: ledger, on: db)
+            guard settlement.cost > 0 else { return false }
+            var charge = Posting(
+                orgId: orgId, kind: .charge, amount: -settlement.cost, idempotencyKey: "charge:\(requestId)", actor: .system,
+                reason: settlement.reason
+            )
+            charge.requestId = clientRequestId ?? requestId
+            charge.providerId = settlement.providerId
+            charge.model = settlement.model
+            charge.apiKeyId = settlement.apiKeyId
+            charge.usage = settlement.usage
+            return try await ledger.post(charge, on: db).applied
+        }
+    }
+
+    /// Releases holds whose lifetime ended (crashed or stuck requests). Returns how many were released.
+    public func expireOverdue(now: Int64 = EpochMillis.now(), limit: Int = 500) async throws -> Int {
+        let overdue = try await database.query(
+            "SELECT request_id, org_id FROM credit_holds WHERE status = 'open' AND expires_at <= \(bind: now) LIMIT \(bind: limit)"
+        )
+        let ledger = self.ledger
+        var released = 0
+        for row in overdue {
+            let requestId = try row.decode(column: "request_id", as: String.self)
+            let orgId = try row.decode(column: "org_id", as: String.self)
+            let done = try await database.transaction { db in
+                _ = try await ledger.lock(orgId: orgId, on: db)
+                return try await Self.release(orgId: orgId, requestId: requestId, to: .expired, ledger: ledger, on: db)
+            }
+            if done { released += 1 }
+        }
+        return released
+    }
+
+    /// Closes an open hold and posts its release; false when there was no open hold.
+    @discardableResult
+    private static func release(
+        orgId: String, requestId: String, clientRequestId: String? = nil, to status: Status, ledger: CreditLedger, on db: any SQLDatabase
+    ) async throws -> Bool {
+        guard let row = try await db.raw(
+            """
+            UPDATE credit_holds SET status = \(bind: status.rawValue), closed_at = \(bind: EpochMillis.now())
+            WHERE request_id = \(bind: requestId) AND org_id = \(bind: orgId) AND status = 'open' RETURNING amount, api_key_id
+            """
+        ).first() else { return false }
+        var posting = Posting(
+            orgId: orgId, kind: .release, amount: 0, holdAmount: -(try row.decode(column: "amount", as: Int64.self)),
+            idempotencyKey: "release:\(requestId)", actor: .system, reason: status == .expired ? "hold expired" : nil
+        )
+        posting.requestId = clientRequestId ?? requestId
+        posting.apiKeyId = try row.decode(column: "api_key_id", as: String?.self)
+        _ = try await ledger.post(posting, on: db)
+        return true
+    }
+
+    static func insufficient(needed: Int64, available: Int64) -> APIError {
+        APIError(
+            HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), .insufficientQuota,
+            "insufficient credits: this request may cost up to \(Credits(micros: needed)) credits and \(Credits(micros: max(0, available))) are available; top up or lower max_tokens",
+            code: "insufficient_quota"
+        )
+    }
+}

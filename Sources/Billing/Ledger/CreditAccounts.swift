@@ -1,0 +1,47 @@
+import Core
+import SQLKit
+import Tenancy
+
+/// Credits going in or corrected by people: grants, top-ups, refunds, adjustments — each idempotent and audited.
+public struct CreditAccounts: Sendable {
+    private let database: Database
+    private let ledger = CreditLedger()
+    private let audit = AuditLog()
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    public func credit(
+        orgId: String, kind: Posting.Kind, amount: Credits, reason: String, idempotencyKey: String, actor: Actor, client: ClientInfo? = nil
+    ) async throws -> CreditLedger.Posted {
+        guard [.grant, .topUp, .refund, .adjustment].contains(kind) else {
+            throw APIError.badRequest("kind must be grant, top_up, refund or adjustment", param: "kind")
+        }
+        guard amount != .zero, kind == .adjustment || amount > .zero else {
+            throw APIError.badRequest("amount must be positive (adjustments may be negative, never zero)", param: "amount")
+        }
+        try InputRules.validateName(reason, field: "reason")
+        let (ledger, audit) = (self.ledger, self.audit)
+        return try await database.transaction { db in
+            var posting = Posting(orgId: orgId, kind: kind, amount: amount.micros, idempotencyKey: idempotencyKey, actor: actor, reason: reason)
+            if actor.kind == "user" { posting.userId = actor.id }
+            let posted = try await ledger.post(posting, on: db)
+            if posted.applied {
+                try await audit.append(
+                    .init(orgId: orgId, actor: actor, action: "billing.\(kind.rawValue)", targetKind: "ledger_entry", targetId: posted.entryId,
+                          ip: client?.ip, userAgent: client?.userAgent, details: ["amount": .string(amount.description), "reason": .string(reason)]),
+                    on: db
+                )
+            }
+            return posted
+        }
+    }
+
+    public func organizationId(slugOrId: String) async throws -> String {
+        guard let row = try await database.first("SELECT id FROM organizations WHERE id = \(bind: slugOrId) OR slug = \(bind: slugOrId)") else {
+            throw APIError.notFound("organization '\(slugOrId)' not found", code: "organization_not_found")
+        }
+        return try row.decode(column: "id", as: String.self)
+    }
+}

@@ -1,0 +1,85 @@
+import Core
+import SQLKit
+import Tenancy
+
+/// The organisation's credit account and its append-only ledger. Every posting locks the account row first
+/// (PostgreSQL row lock; SQLite's write lock), so postings for one organisation are serialised and the
+/// idempotency check cannot race.
+public struct CreditLedger: Sendable {
+    public struct Balance: Sendable, Equatable {
+        public let balance: Int64
+        public let held: Int64
+        public var available: Int64 { balance - held }
+    }
+
+    public struct Posted: Sendable, Equatable {
+        public let entryId: String
+        /// False when the idempotency key had been posted before (nothing changed).
+        public let applied: Bool
+        public let balance: Balance
+    }
+
+    public init() {}
+
+    /// Locks (creating if needed) the organisation's account and returns its current figures.
+    public func lock(orgId: String, on db: any SQLDatabase) async throws -> Balance {
+        let now = EpochMillis.now()
+        try await db.raw(
+            """
+            INSERT INTO credit_accounts (org_id, balance, held, created_at, updated_at) VALUES (\(bind: orgId), 0, 0, \(bind: now), \(bind: now))
+            ON CONFLICT (org_id) DO NOTHING
+            """
+        ).run()
+        guard let row = try await db.raw(
+            "UPDATE credit_accounts SET updated_at = \(bind: now) WHERE org_id = \(bind: orgId) RETURNING balance, held"
+        ).first() else { throw APIError.notFound("organization not found", code: "organization_not_found") }
+        return Balance(balance: try row.decode(column: "balance", as: Int64.self), held: try row.decode(column: "held", as: Int64.self))
+    }
+
+    /// Appends the posting unless its idempotency key exists; call inside a transaction.
+    public func post(_ posting: Posting, on db: any SQLDatabase) async throws -> Posted {
+        let current = try await lock(orgId: posting.orgId, on: db)
+        if let existing = try await db.raw(
+            "SELECT id FROM ledger_entries WHERE org_id = \(bind: posting.orgId) AND idempotency_key = \(bind: posting.idempotencyKey)"
+        ).first() {
+            return Posted(entryId: try existing.decode(column: "id", as: String.self), applied: false, balance: current)
+        }
+        let after = Balance(balance: current.balance + posting.amount, held: current.held + posting.holdAmount)
+        let id = Identifier.make()
+        let usage = posting.usage
+        try await db.raw(
+            """
+            INSERT INTO ledger_entries (id, org_id, kind, amount, hold_amount, balance_after, idempotency_key, actor_kind, actor_id,
+                reason, request_id, provider_id, model, api_key_id, user_id, input_tokens, output_tokens, cached_input_tokens,
+                reasoning_tokens, estimated, created_at)
+            VALUES (\(bind: id), \(bind: posting.orgId), \(bind: posting.kind.rawValue), \(bind: posting.amount), \(bind: posting.holdAmount),
+                \(bind: after.balance), \(bind: posting.idempotencyKey), \(bind: posting.actor.kind), \(bind: posting.actor.id),
+                \(bind: posting.reason), \(bind: posting.requestId), \(bind: posting.providerId), \(bind: posting.model),
+                \(bind: posting.apiKeyId), \(bind: posting.userId), \(bind: usage?.inputTokens), \(bind: usage?.outputTokens),
+                \(bind: usage?.cachedInputTokens), \(bind: usage?.reasoningTokens), \(bind: usage?.estimated ?? false), \(bind: EpochMillis.now()))
+            """
+        ).run()
+        try await db.raw(
+            """
+            UPDATE credit_accounts SET balance = \(bind: after.balance), held = \(bind: after.held), updated_at = \(bind: EpochMillis.now())
+            WHERE org_id = \(bind: posting.orgId)
+            """
+        ).run()
+        return Posted(entryId: id, applied: true, balance: after)
+    }
+
+    public func balance(orgId: String, on db: any SQLDatabase) async throws -> Balance {
+        guard let row = try await db.raw("SELECT balance, held FROM credit_accounts WHERE org_id = \(bind: orgId)").first() else {
+            return Balance(balance: 0, held: 0)
+        }
+        return Balance(balance: try row.decode(column: "balance", as: Int64.self), held: try row.decode(column: "held", as: Int64.self))
+    }
+
+    /// Sums of the ledger itself, for reconciliation: they must equal the account's maintained figures.
+    public func ledgerSums(orgId: String, on db: any SQLDatabase) async throws -> Balance {
+        let row = try await db.raw(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS b, CAST(COALESCE(SUM(hold_amount), 0) AS BIGINT) AS h FROM ledger_entries WHERE org_id = \(bind: orgId)"
+        ).first()
+        return Balance(balance: try row?.decode(column: "b", as: Int64.self) ?? 0, held: try row?.decode(column: "h", as: Int64.self) ?? 0)
+    }
+}

@@ -1,0 +1,93 @@
+import Adapters
+import Billing
+import Core
+import Logging
+
+/// Prices, holds and settles proxied requests. `open` runs before anything goes upstream: it refuses unpriced
+/// models and (in enforce mode) holds the most the request can cost; `close` charges what was used, exactly once,
+/// whatever way the request ended, and releases the hold.
+struct RequestMetering: Sendable {
+    let billing: BillingService
+    let logger: Logger
+
+    /// One metered request. `billingId` is ours (never the client's `X-Request-Id`, which a client could reuse).
+    struct Ticket: Sendable {
+        let billingId: String
+        let requestId: String
+        let orgId: String
+        let keyId: String
+        let promptEstimate: Int64
+        let prices: [String: Price]
+        let held: Bool
+    }
+
+    /// How a request ended, as far as billing is concerned.
+    enum Ending: Sendable {
+        /// Nothing was produced (every attempt failed before a response): no charge.
+        case nothingProduced
+        /// A response or stream, complete or not. `usage` when the provider reported it; otherwise the output is
+        /// estimated from `outputCharacters`.
+        case produced(usage: Usage?, outputCharacters: Int, images: Int, outcome: String)
+    }
+
+    func open(
+        requestId: String, identity: APIKeyIdentity, candidates: [Candidate], bodyBytes: Int, maxOutputTokens: Int?, images: Int = 0
+    ) async throws -> Ticket {
+        var prices: [String: Price] = [:]
+        for candidate in candidates {
+            if let price = billing.prices.price(model: candidate.upstreamModel, providerId: candidate.provider.id, orgId: identity.orgId) {
+                prices[Self.key(candidate)] = price
+            }
+        }
+        guard !prices.isEmpty else {
+            throw APIError.forbidden(
+                "model '\(candidates.first?.upstreamModel ?? "")' has no price configured, so it cannot be billed; ask the operator to set one (PUT /pricing)",
+                code: "model_not_priced"
+            )
+        }
+        // Roughly 3 bytes per token bounds the prompt from above for typical text.
+        let promptEstimate = Int64(max(1, bodyBytes / 3))
+        let ticket = Ticket(
+            billingId: Identifier.make(), requestId: requestId, orgId: identity.orgId, keyId: identity.keyId,
+            promptEstimate: promptEstimate, prices: prices, held: billing.settings.mode == .enforce
+        )
+        if ticket.held {
+            let worstCase = MeteredUsage(
+                inputTokens: promptEstimate, outputTokens: Int64(maxOutputTokens ?? billing.settings.defaultOutputCap), images: Int64(images)
+            )
+            let amount = prices.values.map { $0.cost(of: worstCase) }.max() ?? 0
+            try await billing.holds.place(
+                orgId: identity.orgId, requestId: ticket.billingId, clientRequestId: requestId, apiKeyId: identity.keyId, amount: amount,
+                lifetime: billing.settings.holdLifetime, enforce: true
+            )
+        }
+        return ticket
+    }
+
+    /// Settles the request. Never throws: a failed settlement is logged, and the hold's expiry plus the
+    /// idempotent charge key keep the ledger right when it is retried.
+    func close(_ ticket: Ticket, candidate: Candidate?, ending: Ending) async {
+        var settlement = CreditHolds.Settlement(cost: 0, usage: nil, providerId: candidate?.provider.id, model: candidate?.upstreamModel, apiKeyId: ticket.keyId, reason: "nothing produced")
+        if case .produced(let usage, let characters, let images, let outcome) = ending, let candidate, let price = ticket.prices[Self.key(candidate)] {
+            let metered = usage.map {
+                MeteredUsage(inputTokens: Int64($0.inputTokens), outputTokens: Int64($0.outputTokens), cachedInputTokens: Int64($0.cachedInputTokens),
+                             reasoningTokens: Int64($0.reasoningTokens), images: Int64(images))
+            } ?? MeteredUsage(
+                inputTokens: ticket.promptEstimate * 3 / 4, outputTokens: Int64((characters + 3) / 4), images: Int64(images), estimated: true
+            )
+            settlement.usage = metered
+            settlement.cost = price.cost(of: metered)
+            settlement.reason = outcome
+        }
+        if !ticket.held && settlement.cost == 0 { return }
+        do {
+            try await billing.holds.settle(orgId: ticket.orgId, requestId: ticket.billingId, clientRequestId: ticket.requestId, settlement)
+        } catch {
+            logger.error("settlement failed; the hold will expire and the charge can be replayed", metadata: [
+                "request_id": .string(ticket.requestId), "billing_id": .string(ticket.billingId), "error": "\(error)",
+            ])
+        }
+    }
+
+    static func key(_ candidate: Candidate) -> String { candidate.provider.id + "\u{1F}" + candidate.upstreamModel }
+}
