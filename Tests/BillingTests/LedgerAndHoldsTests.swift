@@ -1,0 +1,116 @@
+import Core
+import SQLKit
+import Testing
+import TestSupport
+@testable import Billing
+@testable import Tenancy
+
+/// The ledger, holds and settlement against real databases (SQLite in one pass, PostgreSQL in the other).
+@Suite struct LedgerAndHoldsTests {
+    func organization(_ database: Database, credits: Int64) async throws -> String {
+        let org = try await database.transaction { db in try await Directory().createOrganization(slug: "org-\(RandomToken.hex(byteCount: 4))", name: "Org", on: db) }
+        if credits != 0 {
+            _ = try await CreditAccounts(database: database).credit(
+                orgId: org.id, kind: .grant, amount: Credits(micros: credits), reason: "test", idempotencyKey: "seed", actor: .cli
+            )
+        }
+        return org.id
+    }
+
+    func assertReconciled(_ database: Database, _ orgId: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let (account, sums) = try await database.withConnection { db in
+            (try await CreditLedger().balance(orgId: orgId, on: db), try await CreditLedger().ledgerSums(orgId: orgId, on: db))
+        }
+        #expect(account == sums, "account figures must equal the ledger's sums", sourceLocation: sourceLocation)
+    }
+
+    @Test func postingsAreIdempotentAndTheBalanceIsTheLedgerSum() async throws {
+        try await TestDatabase.withMigrated { database in
+            let orgId = try await organization(database, credits: 0)
+            let accounts = CreditAccounts(database: database)
+            let first = try await accounts.credit(orgId: orgId, kind: .grant, amount: Credits(micros: 5_000_000), reason: "welcome", idempotencyKey: "k1", actor: .cli)
+            let replay = try await accounts.credit(orgId: orgId, kind: .grant, amount: Credits(micros: 5_000_000), reason: "welcome", idempotencyKey: "k1", actor: .cli)
+            #expect(first.applied)
+            #expect(!replay.applied)
+            #expect(replay.entryId == first.entryId)
+            _ = try await accounts.credit(orgId: orgId, kind: .adjustment, amount: Credits(micros: -1_500_000), reason: "correction", idempotencyKey: "k2", actor: .cli)
+            let balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            #expect(balance.balance == 3_500_000)
+            try await assertReconciled(database, orgId)
+            // Zero and negative grants are refused before anything is written.
+            await #expect(throws: APIError.self) {
+                _ = try await accounts.credit(orgId: orgId, kind: .grant, amount: Credits(micros: -1), reason: "x", idempotencyKey: "k3", actor: .cli)
+            }
+            let audited = try await database.query("SELECT action FROM audit_log WHERE org_id = \(bind: orgId) ORDER BY id")
+            #expect(try audited.map { try $0.decode(column: "action", as: String.self) } == ["billing.grant", "billing.adjustment"])
+        }
+    }
+
+    @Test func concurrentHoldsNeverExceedTheBalance() async throws {
+        try await TestDatabase.withMigrated { database in
+            let orgId = try await organization(database, credits: 1_000_000)
+            let holds = CreditHolds(database: database)
+            // Each request may cost up to 0.3 credits: only three fit in one credit.
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<12 {
+                    group.addTask {
+                        do {
+                            try await holds.place(orgId: orgId, requestId: "r\(index)", apiKeyId: nil, amount: 300_000, lifetime: .seconds(60), enforce: true)
+                            return true
+                        } catch let error as APIError {
+                            #expect(error.status.code == 402)
+                            #expect(error.code == "insufficient_quota")
+                            return false
+                        } catch {
+                            Issue.record("unexpected \(error)")
+                            return false
+                        }
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 3)
+            let held = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            #expect(held.held == 900_000)
+            #expect(held.available == 100_000)
+            try await assertReconciled(database, orgId)
+        }
+    }
+
+    @Test func settlementChargesOnceAndReleasesTheHold() async throws {
+        try await TestDatabase.withMigrated { database in
+            let orgId = try await organization(database, credits: 2_000_000)
+            let holds = CreditHolds(database: database)
+            try await holds.place(orgId: orgId, requestId: "b1", clientRequestId: "client-1", apiKeyId: "key", amount: 500_000, lifetime: .seconds(60), enforce: true)
+            let settlement = CreditHolds.Settlement(cost: 123_456, usage: MeteredUsage(inputTokens: 10, outputTokens: 5), providerId: "p", model: "m", apiKeyId: "key", reason: "completed")
+            #expect(try await holds.settle(orgId: orgId, requestId: "b1", clientRequestId: "client-1", settlement))
+            #expect(try await !holds.settle(orgId: orgId, requestId: "b1", clientRequestId: "client-1", settlement), "a replay charges nothing")
+            let balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            #expect(balance.balance == 2_000_000 - 123_456)
+            #expect(balance.held == 0)
+            let kinds = try await database.query("SELECT kind, request_id FROM ledger_entries WHERE org_id = \(bind: orgId) ORDER BY id")
+            #expect(try kinds.map { try $0.decode(column: "kind", as: String.self) } == ["grant", "hold", "release", "charge"])
+            #expect(try kinds.dropFirst().allSatisfy { try $0.decode(column: "request_id", as: String.self) == "client-1" })
+            try await assertReconciled(database, orgId)
+        }
+    }
+
+    @Test func overdueHoldsExpireAndLateSettlementStillChargesOnce() async throws {
+        try await TestDatabase.withMigrated { database in
+            let orgId = try await organization(database, credits: 1_000_000)
+            let holds = CreditHolds(database: database)
+            try await holds.place(orgId: orgId, requestId: "crashed", apiKeyId: nil, amount: 800_000, lifetime: .milliseconds(1), enforce: true)
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(try await holds.expireOverdue() == 1)
+            #expect(try await holds.expireOverdue() == 0)
+            var balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            #expect(balance.held == 0)
+            let settlement = CreditHolds.Settlement(cost: 50_000, usage: nil, providerId: nil, model: nil, apiKeyId: nil, reason: "late")
+            #expect(try await holds.settle(orgId: orgId, requestId: "crashed", settlement))
+            #expect(try await !holds.settle(orgId: orgId, requestId: "crashed", settlement))
+            balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            #expect(balance == .init(balance: 950_000, held: 0))
+            try await assertReconciled(database, orgId)
+        }
+    }
+}
