@@ -239,6 +239,12 @@ import TestSupport
             #expect(logout.status == 204)
             #expect(logout.headers["set-cookie"].contains { $0.hasPrefix("ahg_access=;") || $0.hasPrefix("ahg_access=") && $0.contains("Max-Age=0") })
             #expect(try await http.send(.GET, "\(server.baseURL)/auth/me", headers: [cookieHeader]).status == 401)
+            // The dead cookie is still in the browser: signing in again must not trip over it.
+            let again = try await http.send(
+                .POST, "\(server.baseURL)/auth/login", headers: [("Content-Type", "application/json"), cookieHeader],
+                body: try json(["email": "browser@example.com", "password": "password1", "use_cookies": true])
+            )
+            #expect(again.status == 200)
             try await server.stop()
         }
     }

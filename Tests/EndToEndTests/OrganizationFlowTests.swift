@@ -10,8 +10,10 @@ import TestSupport
 @Suite struct OrganizationFlowTests {
     /// Runs `body` against a server on a fresh database where `owner@example.com` (system administrator) owns `acme`
     /// and a CLI-made key exists.
+    /// `afterStop` runs once the server has exited, while the database still exists.
     private func withServer(
-        _ extra: [String: String] = [:], _ body: (ServerProcess, Deployment, _ cliKey: String) async throws -> Void
+        _ extra: [String: String] = [:], afterStop: (DatabaseLocation) async throws -> Void = { _ in },
+        _ body: (ServerProcess, Deployment, _ cliKey: String) async throws -> Void
     ) async throws {
         try await TestDatabase.withFresh { location in
             let deployment = try Deployment(database: location, extra: extra)
@@ -20,6 +22,7 @@ import TestSupport
             do {
                 try await body(server, deployment, key)
                 #expect(try await server.stop() == 0)
+                try await afterStop(location)
             } catch {
                 _ = try? await server.stop()
                 throw error
@@ -195,10 +198,22 @@ import TestSupport
     }
 
     @Test func apiKeysAreCreatedListedRotatedAndRevoked() async throws {
-        var location: DatabaseLocation?
-        var lastUsedId: String?
-        try await withServer { server, deployment, _ in
-            location = deployment.database
+        var rotatedKeyId: String?
+        // Use is recorded in memory and written when the server shuts down at the latest.
+        let lastUsedWasWritten: (DatabaseLocation) async throws -> Void = { location in
+            let keyId = try #require(rotatedKeyId)
+            let database = try await Database.open(location, poolSize: 1, logger: TestEnvironment.logger)
+            var lastUsed: Int64?
+            do {
+                lastUsed = try await database.first("SELECT last_used_at FROM api_keys WHERE id = \(bind: keyId)")?.decode(column: "last_used_at", as: Int64?.self)
+            } catch {
+                await database.close()
+                throw error
+            }
+            await database.close()
+            #expect(lastUsed != nil, "last_used_at of the used key was flushed")
+        }
+        try await withServer(afterStop: lastUsedWasWritten) { server, _, _ in
             let root = try await ManagementClient.login(server, email: "owner@example.com", password: "password1")
             let created = try await root.send(.POST, "/orgs/acme/api-keys", body: [
                 "name": "ci", "expires_in": "30d", "allowed_models": ["gpt-4o"], "allowed_providers": ["oa"],
@@ -250,20 +265,8 @@ import TestSupport
             #expect(try await root.send(.DELETE, "/orgs/acme/api-keys/missing").status == 404)
             let actions = try data(await root.get("/orgs/acme/audit-log?target_id=\(appId)")).compactMap { $0["action"] as? String }
             #expect(actions == ["api_key.rotated", "api_key.created"])
-            lastUsedId = nextId
+            rotatedKeyId = nextId
         }
-        // Use was recorded in memory and written when the server shut down.
-        let (place, keyId) = (try #require(location), try #require(lastUsedId))
-        let database = try await Database.open(place, poolSize: 1, logger: TestEnvironment.logger)
-        var lastUsed: Int64?
-        do {
-            lastUsed = try await database.first("SELECT last_used_at FROM api_keys WHERE id = \(bind: keyId)")?.decode(column: "last_used_at", as: Int64?.self)
-        } catch {
-            await database.close()
-            throw error
-        }
-        await database.close()
-        #expect(lastUsed != nil)
     }
 
     @Test func disablingAUserAndSuspendingAnOrganisationTakeEffectAtOnce() async throws {

@@ -106,7 +106,7 @@ public final class FakeOIDCProvider: Sendable {
         rotatedPublishedKey = try Self.publicJWK(rotated, kid: Self.rotatedKeyId)
     }
 
-    private static func publicJWK(_ key: Insecure.RSA.PrivateKey, kid: String) throws -> JSONValue {
+    private static func publicJWK(_ key: JWTKit.Insecure.RSA.PrivateKey, kid: String) throws -> JSONValue {
         let (modulus, exponent) = try key.publicKey.getKeyPrimitives()
         return .object([
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": .string(kid),

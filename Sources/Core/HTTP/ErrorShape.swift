@@ -93,7 +93,8 @@ public enum ErrorShape: Sendable {
 
     private func anthropicType(_ error: APIError) -> String {
         switch error.kind {
-        case .invalidRequest, .conflict, .methodNotAllowed, .insufficientQuota: "invalid_request_error"
+        case .invalidRequest, .conflict, .methodNotAllowed: "invalid_request_error"
+        case .insufficientQuota: "billing_error"
         case .authentication: "authentication_error"
         case .permission: "permission_error"
         case .notFound: "not_found_error"

@@ -35,7 +35,8 @@ public final class ManagementRouter {
         let resolver = self.resolver
         let maxBodyBytes = self.maxBodyBytes
         router.on(RouterPath(route.routerPath), method: method) { request, context in
-            let principal = try await resolver.principal(for: request)
+            // Open routes (login, refresh, OAuth callbacks) must work with a stale cookie still in the browser.
+            let principal = access == .anyone ? try? await resolver.principal(for: request) : try await resolver.principal(for: request)
             var org: OrgAccess?
             switch access {
             case .anyone:

@@ -32,11 +32,25 @@ public struct Organizations: Sendable {
         try InputRules.validateSlug(slug)
         let name = name ?? slug
         try InputRules.validateName(name, field: "name")
+        let directory = self.directory
+        let taken = APIError.conflict("the slug '\(slug)' is taken", code: "slug_taken")
+        let org: Organization
+        do {
+            org = try await insert(slug: slug, name: name, userId: userId, client: client, taken: taken)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            // Lost a race for the same slug: the unique index refused the second insert.
+            if try await database.withConnection({ db in try await directory.organization(slug: slug, on: db) }) != nil { throw taken }
+            throw error
+        }
+        return try await details(org.id, role: BuiltInRole.owner.rawValue, permissions: BuiltInRole.owner.permissions)
+    }
+
+    private func insert(slug: String, name: String, userId: String, client: ClientInfo, taken: APIError) async throws -> Organization {
         let (directory, audit) = (self.directory, self.audit)
-        let org: Organization = try await database.transaction { db in
-            guard try await directory.organization(slug: slug, on: db) == nil else {
-                throw APIError.conflict("the slug '\(slug)' is taken", code: "slug_taken")
-            }
+        return try await database.transaction { db in
+            guard try await directory.organization(slug: slug, on: db) == nil else { throw taken }
             let org = try await directory.createOrganization(slug: slug, name: name, on: db)
             try await directory.addMember(userId: userId, orgId: org.id, role: BuiltInRole.owner.rawValue, on: db)
             try await audit.append(
@@ -49,7 +63,6 @@ public struct Organizations: Sendable {
             )
             return org
         }
-        return try await details(org.id, role: BuiltInRole.owner.rawValue, permissions: BuiltInRole.owner.permissions)
     }
 
     /// The organisation as the caller sees it: its fields, member count, the caller's role and permissions.
