@@ -14,7 +14,7 @@ public final class BillingService: Service, Sendable {
     private let logger: Logger
     private let sweepInterval: Duration
 
-    public init(database: Database, sharedState: any SharedState, settings: BillingSettings, logger: Logger, sweepInterval: Duration = .seconds(15)) {
+    public init(database: Database, sharedState: any SharedState, settings: BillingSettings, logger: Logger) {
         self.database = database
         self.sharedState = sharedState
         self.settings = settings
@@ -22,7 +22,8 @@ public final class BillingService: Service, Sendable {
         self.prices = PriceBook(database: database, settings: settings)
         self.accounts = CreditAccounts(database: database)
         self.logger = logger
-        self.sweepInterval = sweepInterval
+        // Often enough that an expired hold is released within a third of its lifetime, at most every 15 s.
+        self.sweepInterval = min(.seconds(15), settings.holdLifetime / 3)
     }
 
     public func run() async throws {

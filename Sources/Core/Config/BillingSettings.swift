@@ -33,7 +33,7 @@ public struct BillingSettings: Sendable {
         let unpriced = reader.choice("AIHIGRESS_UNPRICED_MODELS", default: UnpricedPolicy.refuse)
         let input = reader.credits("AIHIGRESS_DEFAULT_PRICE_INPUT", default: .zero)
         let output = reader.credits("AIHIGRESS_DEFAULT_PRICE_OUTPUT", default: .zero)
-        let hold = reader.integer("AIHIGRESS_HOLD_TTL_SECONDS", default: 900, in: 30...86_400)
+        let hold = reader.integer("AIHIGRESS_HOLD_TTL_SECONDS", default: 900, in: 2...86_400)
         let cap = reader.integer("AIHIGRESS_HOLD_OUTPUT_CAP_TOKENS", default: 4096, in: 1...10_000_000)
         let bootstrap = reader.credits("AIHIGRESS_BOOTSTRAP_CREDITS", default: production ? .zero : Credits(micros: 10 * Credits.microPerCredit))
         let currency = reader.string("AIHIGRESS_CREDIT_DISPLAY_CURRENCY", default: "USD")

@@ -1,0 +1,63 @@
+import Core
+import Foundation
+import NIOHTTP1
+import Testing
+import TestSupport
+
+/// A server killed with requests in flight leaves open holds; after a restart they expire and are released,
+/// nothing is charged twice, and the books still balance.
+@Suite struct BillingCrashTests {
+    @Test func holdsOfAKilledServerExpireAfterRestart() async throws {
+        try await GatewayHarness.withRunning(extra: ["AIHIGRESS_HOLD_TTL_SECONDS": "3"]) { h in
+            h.openai.setBehavior(.slowStream(interval: .milliseconds(200), frames: 500))
+            let (path, body) = Ingress.chat.request(model: "gpt-fake", prompt: "long story", stream: true)
+            let inFlight = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<3 {
+                        group.addTask { _ = try? await http.send(.POST, h.base + path, headers: h.auth, body: JSONText.render(body), timeout: .seconds(20)) }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            let owner = try await ManagementClient.login(h.server, email: "owner@example.com", password: "password1")
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            var held: Int64 = 0
+            while held == 0 && ContinuousClock.now < deadline {
+                held = (try await owner.get("/orgs/acme/billing/balance").json()["held_micros"] as? NSNumber)?.int64Value ?? 0
+                if held == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(held > 0, "the streams hold credits while in flight")
+
+            #expect(try await h.server.stop(signal: SIGKILL) == SIGKILL)
+            _ = try await inFlight.value
+            h.openai.setBehavior(.normal)
+
+            let restarted = try await h.deployment.start()
+            let admin = try await ManagementClient.login(restarted, email: "owner@example.com", password: "password1")
+            let released = ContinuousClock.now.advanced(by: .seconds(15))
+            var balance: [String: Any] = [:]
+            repeat {
+                balance = try await admin.get("/orgs/acme/billing/balance").json()
+                if (balance["held_micros"] as? NSNumber)?.int64Value == 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            } while ContinuousClock.now < released
+            #expect((balance["held_micros"] as? NSNumber)?.int64Value == 0, "expired holds are released after the restart")
+
+            let ledger = try await admin.get("/orgs/acme/billing/ledger?limit=200").json()["data"] as? [[String: Any]] ?? []
+            let releases = ledger.filter { $0["kind"] as? String == "release" }
+            #expect(releases.count == 3)
+            #expect(releases.allSatisfy { $0["reason"] as? String == "hold expired" })
+            let charges = ledger.filter { $0["kind"] as? String == "charge" }
+            #expect(charges.isEmpty, "the killed requests were never settled, so nothing was charged, let alone twice")
+            let sum = ledger.compactMap { ($0["amount_micros"] as? NSNumber)?.int64Value }.reduce(0, +)
+            #expect((balance["balance_micros"] as? NSNumber)?.int64Value == sum)
+
+            // The restarted server charges a new request exactly once.
+            let (plainPath, plain) = Ingress.chat.request(model: "gpt-fake", prompt: "after", stream: false)
+            #expect(try await http.send(.POST, restarted.baseURL + plainPath, headers: h.auth, body: JSONText.render(plain)).status == 200)
+            let after = try await admin.get("/orgs/acme/billing/ledger?kind=charge").json()["data"] as? [[String: Any]] ?? []
+            #expect(after.count == 1)
+            _ = try await restarted.stop()
+        }
+    }
+}
