@@ -35,7 +35,8 @@ public struct GatewayService: Sendable {
     func visibleModels(for identity: APIKeyIdentity) async throws -> [(id: String, owner: String)] {
         var plain: [String: String] = [:]
         var prefixed: [(String, String)] = []
-        for provider in registry.providers where provider.isUsable && provider.isVisible(to: identity.orgId) {
+        for provider in registry.providers
+        where provider.isUsable && provider.isVisible(to: identity.orgId) && identity.mayUse(providerSlug: provider.slug) {
             for model in await catalog.models(of: provider) {
                 if plain[model] == nil { plain[model] = provider.slug }
                 prefixed.append(("\(provider.slug)/\(model)", provider.slug))

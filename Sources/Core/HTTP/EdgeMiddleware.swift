@@ -30,7 +30,7 @@ public struct EdgeMiddleware: RouterMiddleware {
         let elapsed = started.duration(to: .now)
         var metadata: Logger.Metadata = [
             "method": .string(request.method.rawValue),
-            "path": .string(path),
+            "path": .string(Self.loggablePath(path)),
             "status": .stringConvertible(response.status.code),
             "duration_ms": .string(String(format: "%.2f", Double(elapsed.wholeMicroseconds) / 1000)),
             "request_id": .string(requestId),
@@ -50,6 +50,14 @@ public struct EdgeMiddleware: RouterMiddleware {
             value.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E })
         else { return nil }
         return value
+    }
+
+    /// Paths that carry a secret (invitation tokens) are logged with the secret replaced.
+    static func loggablePath(_ path: String) -> String {
+        guard path.hasPrefix("/invitations/") else { return path }
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count > 2 { parts[2] = "[redacted]" }
+        return parts.joined(separator: "/")
     }
 
     static func apiError(from error: any Error, logger: Logger) -> APIError {

@@ -47,6 +47,8 @@ public struct CustomRoles: Sendable {
         let orgId = access.org.id
         let audit = self.audit
         try await database.transaction { db in
+            // Serialise role and membership changes of the organisation (two creates of one name, a delete racing an assignment).
+            try await RoleGrants().lockMemberships(orgId: orgId, on: db)
             guard try await db.raw("SELECT id FROM roles WHERE org_id = \(bind: orgId) AND name = \(bind: name)").first() == nil else {
                 throw APIError.conflict("a role named '\(name)' exists already", code: "role_exists")
             }
@@ -74,6 +76,8 @@ public struct CustomRoles: Sendable {
         let orgId = access.org.id
         let audit = self.audit
         try await database.transaction { db in
+            // Serialise role and membership changes of the organisation (two creates of one name, a delete racing an assignment).
+            try await RoleGrants().lockMemberships(orgId: orgId, on: db)
             guard let row = try await db.raw(
                 "SELECT name, description, permissions FROM roles WHERE id = \(bind: id) AND org_id = \(bind: orgId)"
             ).first() else { throw Self.notFound(id) }
@@ -114,6 +118,8 @@ public struct CustomRoles: Sendable {
         let audit = self.audit
         let orgId = access.org.id
         try await database.transaction { db in
+            // Serialise role and membership changes of the organisation (two creates of one name, a delete racing an assignment).
+            try await RoleGrants().lockMemberships(orgId: orgId, on: db)
             guard let row = try await db.raw("SELECT name, permissions FROM roles WHERE id = \(bind: id) AND org_id = \(bind: orgId)").first() else {
                 throw Self.notFound(id)
             }
