@@ -9,18 +9,25 @@ public final class BillingService: Service, Sendable {
     public let holds: CreditHolds
     public let prices: PriceBook
     public let accounts: CreditAccounts
+    /// Payments and auto top-up.
+    public let payments: PaymentService
+    public let quotas: QuotaService
     public let database: Database
     private let sharedState: any SharedState
     private let logger: Logger
     private let sweepInterval: Duration
 
-    public init(database: Database, sharedState: any SharedState, settings: BillingSettings, logger: Logger) {
+    public init(
+        database: Database, sharedState: any SharedState, settings: BillingSettings, payments: PaymentSettings = PaymentSettings(), logger: Logger
+    ) {
         self.database = database
         self.sharedState = sharedState
         self.settings = settings
         self.holds = CreditHolds(database: database)
         self.prices = PriceBook(database: database, settings: settings)
         self.accounts = CreditAccounts(database: database)
+        self.payments = PaymentService(database: database, sharedState: sharedState, accounts: accounts, settings: payments, logger: logger)
+        self.quotas = QuotaService(database: database, sharedState: sharedState, enforceBudgets: settings.mode == .enforce, logger: logger)
         self.logger = logger
         // Often enough that an expired hold is released within a third of its lifetime, at most every 15 s.
         self.sweepInterval = min(.seconds(15), settings.holdLifetime / 3)
@@ -28,12 +35,19 @@ public final class BillingService: Service, Sendable {
 
     public func run() async throws {
         let invalidations = try await sharedState.subscribe(PriceBook.invalidationChannel)
+        let limitChanges = try await sharedState.subscribe(QuotaService.invalidationChannel)
         // Both loops end when shutdown begins (cancellation), so the service group can finish.
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [self] in
                     for await _ in invalidations { await reloadPrices() }
                 }
+                group.addTask { [quotas = self.quotas] in
+                    for await event in limitChanges {
+                        if case .message(let orgId) = event { quotas.forget(orgId: orgId) }
+                    }
+                }
+                group.addTask { [payments = self.payments] in await payments.run() }
                 group.addTask { [self] in
                     while !Task.isCancelled {
                         await sweep()

@@ -53,6 +53,19 @@ public struct BillingRoutes: Sendable {
                 "balance": .string(Credits(micros: posted.balance.balance).description),
             ], status: posted.applied ? .created : .ok)
         }
+        api.add(.get, "/orgs/{org}/billing/limits", access: .org(.billingView), tag: tag,
+                summary: "The organisation's rate limits and monthly budget") { call in
+            let org = try call.organization().org
+            return JSONResponse.make(try await billing.quotas.organizationLimits(orgId: org.id)?.json ?? .object([:]))
+        }
+        api.add(.put, "/orgs/{org}/billing/limits", access: .org(.billingManage), tag: tag,
+                summary: "Set the organisation's rate limits and monthly budget (an empty object removes them)", body: Self.limitsSchema) { call in
+            var call = call
+            let limits = try UsageLimits(try await call.body())
+            let org = try call.organization().org
+            try await billing.quotas.setOrganizationLimits(orgId: org.id, limits, actor: call.actor, client: call.client)
+            return JSONResponse.make(limits.json)
+        }
         api.add(.get, "/pricing", access: .system, tag: "pricing", summary: "Price overrides and the shipped price list") { _ in
             JSONResponse.make(billing.prices.listing())
         }
@@ -126,6 +139,10 @@ public struct BillingRoutes: Sendable {
         return (model, price)
     }
 
+    static let limitsSchema = Schemas.object([
+        "requests_per_minute": Schemas.integer, "tokens_per_minute": Schemas.integer, "concurrent_requests": Schemas.integer,
+        "monthly_budget": Schemas.string, "budget_enforcement": Schemas.string,
+    ])
     static let creditSchema = Schemas.object(required: ["amount", "reason"], [
         "amount": Schemas.string, "reason": Schemas.string, "kind": Schemas.string, "idempotency_key": Schemas.string,
     ])

@@ -10,14 +10,20 @@ public struct APIKeyIdentity: Sendable, Equatable {
     public let allowedModels: [String]?
     /// Provider slugs this key may use; nil means every provider the organisation may use.
     public let allowedProviders: [String]?
+    /// The key's own limits (the organisation's are looked up separately).
+    public let limits: UsageLimits?
     public let expiresAt: Int64?
 
-    public init(keyId: String, orgId: String, name: String, allowedModels: [String]?, allowedProviders: [String]? = nil, expiresAt: Int64?) {
+    public init(
+        keyId: String, orgId: String, name: String, allowedModels: [String]?, allowedProviders: [String]? = nil, limits: UsageLimits? = nil,
+        expiresAt: Int64?
+    ) {
         self.keyId = keyId
         self.orgId = orgId
         self.name = name
         self.allowedModels = allowedModels
         self.allowedProviders = allowedProviders
+        self.limits = limits
         self.expiresAt = expiresAt
     }
 

@@ -19,6 +19,8 @@ struct RequestMetering: Sendable {
         let promptEstimate: Int64
         let prices: [String: Price]
         let held: Bool
+        /// Rate-limit standing: headers for the response, slots to free when the request ends.
+        let admission: QuotaService.Admission
     }
 
     /// How a request ended, as far as billing is concerned.
@@ -47,21 +49,32 @@ struct RequestMetering: Sendable {
         }
         // Roughly 3 bytes per token bounds the prompt from above for typical text.
         let promptEstimate = Int64(max(1, bodyBytes / 3))
+        let admission = try await billing.quotas.admit(identity)
         let ticket = Ticket(
             billingId: Identifier.make(), requestId: requestId, orgId: identity.orgId, keyId: identity.keyId,
-            promptEstimate: promptEstimate, prices: prices, held: billing.settings.mode == .enforce
+            promptEstimate: promptEstimate, prices: prices, held: billing.settings.mode == .enforce, admission: admission
         )
+        do {
+            try await hold(ticket, identity: identity, maxOutputTokens: maxOutputTokens, images: images)
+        } catch {
+            await billing.quotas.release(admission, tokens: 0, cost: 0)
+            throw error
+        }
+        return ticket
+    }
+
+    private func hold(_ ticket: Ticket, identity: APIKeyIdentity, maxOutputTokens: Int?, images: Int) async throws {
+        let (prices, promptEstimate) = (ticket.prices, ticket.promptEstimate)
         if ticket.held {
             let worstCase = MeteredUsage(
                 inputTokens: promptEstimate, outputTokens: Int64(maxOutputTokens ?? billing.settings.defaultOutputCap), images: Int64(images)
             )
             let amount = prices.values.map { $0.cost(of: worstCase) }.max() ?? 0
             try await billing.holds.place(
-                orgId: identity.orgId, requestId: ticket.billingId, clientRequestId: requestId, apiKeyId: identity.keyId, amount: amount,
+                orgId: identity.orgId, requestId: ticket.billingId, clientRequestId: ticket.requestId, apiKeyId: identity.keyId, amount: amount,
                 lifetime: billing.settings.holdLifetime, enforce: true
             )
         }
-        return ticket
     }
 
     /// Settles the request. Never throws: a failed settlement is logged, and the hold's expiry plus the
@@ -79,14 +92,19 @@ struct RequestMetering: Sendable {
             settlement.cost = price.cost(of: metered)
             settlement.reason = outcome
         }
-        if !ticket.held && settlement.cost == 0 { return }
-        do {
-            try await billing.holds.settle(orgId: ticket.orgId, requestId: ticket.billingId, clientRequestId: ticket.requestId, settlement)
-        } catch {
-            logger.error("settlement failed; the hold will expire and the charge can be replayed", metadata: [
-                "request_id": .string(ticket.requestId), "billing_id": .string(ticket.billingId), "error": "\(error)",
-            ])
+        if ticket.held || settlement.cost > 0 {
+            do {
+                try await billing.holds.settle(orgId: ticket.orgId, requestId: ticket.billingId, clientRequestId: ticket.requestId, settlement)
+                // Auto top-up is evaluated in the background, never on the client's response path.
+                if settlement.cost > 0 { billing.payments.autoTopUp.noteCharge(orgId: ticket.orgId) }
+            } catch {
+                logger.error("settlement failed; the hold will expire and the charge can be replayed", metadata: [
+                    "request_id": .string(ticket.requestId), "billing_id": .string(ticket.billingId), "error": "\(error)",
+                ])
+            }
         }
+        let tokens = (settlement.usage?.inputTokens ?? 0) + (settlement.usage?.outputTokens ?? 0)
+        await billing.quotas.release(ticket.admission, tokens: tokens, cost: settlement.cost)
     }
 
     static func key(_ candidate: Candidate) -> String { candidate.provider.id + "\u{1F}" + candidate.upstreamModel }

@@ -60,9 +60,14 @@ public struct ProxyEngine: Sendable {
     }
 
     /// When no response reaches the client, nothing was produced: the hold is released without a charge.
+    /// Successful responses carry the rate-limit headers of the tightest limit that applied.
     private func settlingFailures(_ ticket: RequestMetering.Ticket, _ body: () async throws -> Response) async throws -> Response {
         do {
-            return try await body()
+            var response = try await body()
+            for (name, value) in ticket.admission.headers.fields {
+                if let field = HTTPField.Name(name) { response.headers[field] = value }
+            }
+            return response
         } catch {
             await metering.close(ticket, candidate: nil, ending: .nothingProduced)
             throw error

@@ -108,7 +108,7 @@ public final class APIKeyAuthenticator: Service, Sendable {
         }
         let row = try await database.first(
             """
-            SELECT k.id, k.org_id, k.name, k.allowed_models, k.allowed_providers, k.expires_at, k.revoked_at, o.status AS org_status
+            SELECT k.id, k.org_id, k.name, k.allowed_models, k.allowed_providers, k.rate_limits, k.expires_at, k.revoked_at, o.status AS org_status
             FROM api_keys k JOIN organizations o ON o.id = k.org_id WHERE k.key_hash = \(bind: hash)
             """
         )
@@ -139,6 +139,8 @@ public final class APIKeyAuthenticator: Service, Sendable {
                 name: try row.decode(column: "name", as: String.self),
                 allowedModels: try list("allowed_models"),
                 allowedProviders: try list("allowed_providers"),
+                limits: try row.decode(column: "rate_limits", as: String?.self)
+                    .flatMap { try? JSONText.parse(Array($0.utf8)) }.map(UsageLimits.init(stored:)),
                 expiresAt: try row.decode(column: "expires_at", as: Int64?.self)
             ),
             revoked: try !row.decodeNil(column: "revoked_at"),

@@ -12,43 +12,8 @@ public struct APIKeys: Sendable {
     }
 
     /// Per-key limits, stored with the key. Enforcement arrives with the billing issue (quotas and rate limits).
-    public struct RateLimits: Sendable, Equatable {
-        public var requestsPerMinute: Int?
-        public var tokensPerMinute: Int?
-        public var concurrentRequests: Int?
-
-        public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, concurrentRequests: Int? = nil) {
-            self.requestsPerMinute = requestsPerMinute
-            self.tokensPerMinute = tokensPerMinute
-            self.concurrentRequests = concurrentRequests
-        }
-
-        static let fields = ["requests_per_minute", "tokens_per_minute", "concurrent_requests"]
-
-        /// `{requests_per_minute, tokens_per_minute, concurrent_requests}`: positive integers, each optional.
-        public init(_ fields: Fields) throws(APIError) {
-            for key in fields.object.keys where !Self.fields.contains(key) {
-                throw fields.invalid(key, "is not a rate limit; use \(Self.fields.joined(separator: ", "))")
-            }
-            func positive(_ key: String) throws(APIError) -> Int? {
-                guard let value = try fields.int(key) else { return nil }
-                guard value > 0 else { throw fields.invalid(key, "must be a positive integer") }
-                return value
-            }
-            self.init(
-                requestsPerMinute: try positive("requests_per_minute"), tokensPerMinute: try positive("tokens_per_minute"),
-                concurrentRequests: try positive("concurrent_requests")
-            )
-        }
-
-        public var json: JSONValue {
-            var out: [String: JSONValue] = [:]
-            if let requestsPerMinute { out["requests_per_minute"] = .int(Int64(requestsPerMinute)) }
-            if let tokensPerMinute { out["tokens_per_minute"] = .int(Int64(tokensPerMinute)) }
-            if let concurrentRequests { out["concurrent_requests"] = .int(Int64(concurrentRequests)) }
-            return .object(out)
-        }
-    }
+    /// Per-key limits (requests/tokens per minute, concurrency, monthly budget), enforced by billing quotas.
+    public typealias RateLimits = UsageLimits
 
     /// What a new key may do.
     public struct Settings: Sendable {
