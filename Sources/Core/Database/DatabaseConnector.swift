@@ -18,7 +18,9 @@ public enum DatabaseConnector {
             do {
                 let database = try await Database.open(config.database, poolSize: config.databasePoolSize, logger: logger)
                 do {
-                    try await withTimeout(.seconds(5), "database ping") { try await database.ping() }
+                    // Never wait past the start-up deadline (at least a moment, so a fast server still answers).
+                    let remaining = max(clock.now.duration(to: deadline), .milliseconds(200))
+                    try await withTimeout(min(.seconds(5), remaining), "database ping") { try await database.ping() }
                     return database
                 } catch {
                     await database.close()
