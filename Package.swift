@@ -71,7 +71,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "Billing", dependencies: ["Core", "Tenancy"], swiftSettings: strict),
+        .target(
+            name: "Billing",
+            dependencies: [
+                "Core", "Tenancy",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "Adapters", dependencies: ["Core"], swiftSettings: strict),
         .target(
             name: "Gateway",

@@ -20,6 +20,9 @@ enum ManagementRoutes {
         SystemRoutes(identity: identity).register(on: api)
         OAuthRoutes(identity: identity).register(on: api)
         BillingRoutes(billing: billing).register(on: api)
+        PaymentRoutes(billing: billing).register(on: api)
+        GrantCodeRoutes(billing: billing, keyRing: identity.keyRing).register(on: api)
+        UsageReportRoutes(billing: billing).register(on: api)
         let document = OpenAPIDocument.make(routes: api.routes, version: apiVersion)
         api.add(.get, "/openapi.json", access: .anyone, tag: "meta", summary: "This API description (OpenAPI 3.1)") { _ in
             JSONResponse.make(document)

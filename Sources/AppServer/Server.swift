@@ -38,7 +38,9 @@ public enum Server {
             await runtime.close()
             throw error
         }
-        let billing = BillingService(database: runtime.database, sharedState: runtime.sharedState, settings: config.billing, logger: logger)
+        let billing = BillingService(
+            database: runtime.database, sharedState: runtime.sharedState, settings: config.billing, payments: config.payments, logger: logger
+        )
         let store = ProviderStore(database: runtime.database, keyRing: runtime.keyRing)
         let gateway = GatewayService(
             store: store, sharedState: runtime.sharedState, environment: gatewayEnvironment, modelsCacheTTL: config.modelsCacheTTL,

@@ -25,7 +25,11 @@ public struct GatewayService: Sendable {
         self.http = http
         self.engine = ProxyEngine(
             resolver: CandidateResolver(registry: registry, catalog: catalog), http: http, builder: builder,
-            usageLog: Logger(label: "aihigress.gateway"), metering: RequestMetering(billing: billing, logger: logger), maxAttempts: 3
+            usageLog: Logger(label: "aihigress.gateway"), metering: RequestMetering(billing: billing, logger: logger),
+            resilience: Resilience(
+                breaker: CircuitBreaker(sharedState: sharedState, settings: environment.breaker), store: store, sharedState: sharedState, logger: logger
+            ),
+            maxAttempts: 3
         )
     }
 

@@ -58,7 +58,8 @@ import TestSupport
     }
 
     @Test func upstreamErrorsMapToClearClientErrors() async throws {
-        try await GatewayHarness.withRunning(extra: ["LLM_PROVIDER_oa_FIRST_BYTE_TIMEOUT": "3"]) { h in
+        // The breaker would open after three failures; this test is about how each failure is reported.
+        try await GatewayHarness.withRunning(extra: ["LLM_PROVIDER_oa_FIRST_BYTE_TIMEOUT": "3", "AIHIGRESS_BREAKER_FAILURES": "20"]) { h in
             let (path, body) = Ingress.chat.request(model: "gpt-fake", prompt: "x", stream: false)
             // Warm up (model discovery, upstream connection) so the timeout below measures only the slow answer.
             #expect(try await post(h, path, body).status == 200)
@@ -70,10 +71,6 @@ import TestSupport
             let broken = try await post(h, path, body)
             #expect(broken.status == 502)
             #expect((try broken.openAIError()["message"] as? String)?.contains("500") == true)
-            h.openai.setBehavior(.fail(status: 401))
-            let unauthorized = try await post(h, path, body)
-            #expect(unauthorized.status == 502, "our upstream credential problem is not the client's 401")
-            #expect(!unauthorized.body.contains("sk-fake"))
             h.openai.setBehavior(.delayHead(.seconds(8)))
             let slow = try await post(h, path, body)
             #expect(slow.status == 504)
@@ -83,6 +80,11 @@ import TestSupport
             let anthropicShape = try await post(h, mpath, mbody)
             #expect(anthropicShape.status == 502)
             #expect((try anthropicShape.json()["error"] as? [String: Any])?["type"] as? String == "api_error")
+            // Last, because a refused key is taken out of rotation (see ResilienceTests).
+            h.openai.setBehavior(.fail(status: 401))
+            let unauthorized = try await post(h, path, body)
+            #expect(unauthorized.status == 502, "our upstream credential problem is not the client's 401")
+            #expect(!unauthorized.body.contains("sk-fake"))
         }
     }
 

@@ -107,7 +107,7 @@ import TestSupport
         }
 
         // System routes: 403 to anyone who is not a system administrator.
-        let systemIds = ["user": b.memberId, "org": b.orgId]
+        let systemIds = ["user": b.memberId, "org": b.orgId, "code": "no-such-grant-code", "payment": "no-such-payment"]
         for operation in operations where operation.access == "system administrator" {
             guard let path = fill(operation, org: nil, ids: systemIds) else { continue }
             let reply = try await a.owner.send(operation.method, path, body: operation.method == .GET ? nil : [:])

@@ -15,6 +15,33 @@ public struct CreditAccounts: Sendable {
     public func credit(
         orgId: String, kind: Posting.Kind, amount: Credits, reason: String, idempotencyKey: String, actor: Actor, client: ClientInfo? = nil
     ) async throws -> CreditLedger.Posted {
+        try Self.validate(kind: kind, amount: amount, reason: reason)
+        return try await database.transaction { db in
+            try await self.credit(orgId: orgId, kind: kind, amount: amount, reason: reason, idempotencyKey: idempotencyKey, actor: actor, client: client, on: db)
+        }
+    }
+
+    /// The same posting inside the caller's transaction on `db` (e.g. redeeming a grant code claims the code and
+    /// credits the organisation atomically). The one path by which credits go in: validated, posted, audited.
+    public func credit(
+        orgId: String, kind: Posting.Kind, amount: Credits, reason: String, idempotencyKey: String, actor: Actor, client: ClientInfo?,
+        on db: any SQLDatabase
+    ) async throws -> CreditLedger.Posted {
+        try Self.validate(kind: kind, amount: amount, reason: reason)
+        var posting = Posting(orgId: orgId, kind: kind, amount: amount.micros, idempotencyKey: idempotencyKey, actor: actor, reason: reason)
+        if actor.kind == "user" { posting.userId = actor.id }
+        let posted = try await ledger.post(posting, on: db)
+        if posted.applied {
+            try await audit.append(
+                .init(orgId: orgId, actor: actor, action: "billing.\(kind.rawValue)", targetKind: "ledger_entry", targetId: posted.entryId,
+                      ip: client?.ip, userAgent: client?.userAgent, details: ["amount": .string(amount.description), "reason": .string(reason)]),
+                on: db
+            )
+        }
+        return posted
+    }
+
+    private static func validate(kind: Posting.Kind, amount: Credits, reason: String) throws(APIError) {
         guard [.grant, .topUp, .refund, .adjustment].contains(kind) else {
             throw APIError.badRequest("kind must be grant, top_up, refund or adjustment", param: "kind")
         }
@@ -22,20 +49,6 @@ public struct CreditAccounts: Sendable {
             throw APIError.badRequest("amount must be positive (adjustments may be negative, never zero)", param: "amount")
         }
         try InputRules.validateName(reason, field: "reason")
-        let (ledger, audit) = (self.ledger, self.audit)
-        return try await database.transaction { db in
-            var posting = Posting(orgId: orgId, kind: kind, amount: amount.micros, idempotencyKey: idempotencyKey, actor: actor, reason: reason)
-            if actor.kind == "user" { posting.userId = actor.id }
-            let posted = try await ledger.post(posting, on: db)
-            if posted.applied {
-                try await audit.append(
-                    .init(orgId: orgId, actor: actor, action: "billing.\(kind.rawValue)", targetKind: "ledger_entry", targetId: posted.entryId,
-                          ip: client?.ip, userAgent: client?.userAgent, details: ["amount": .string(amount.description), "reason": .string(reason)]),
-                    on: db
-                )
-            }
-            return posted
-        }
     }
 
     public func organizationId(slugOrId: String) async throws -> String {

@@ -25,6 +25,7 @@ public struct AppConfig: Sendable {
     public var auth: AuthSettings
     public var billing: BillingSettings
     public var oauth: OAuthSettings
+    public var payments: PaymentSettings
 
     /// Reads every setting from `env`, collecting all problems before failing.
     public static func load(from env: [String: String]) throws(ConfigError) -> AppConfig {
@@ -52,6 +53,7 @@ public struct AppConfig: Sendable {
         let auth = AuthSettings.read(&reader)
         let billing = BillingSettings.read(&reader, production: environment == .production)
         let oauth = OAuthSettings.read(&reader)
+        let payments = PaymentSettings.read(&reader)
 
         if let secret, secret.utf8.count < 32 {
             reader.problems.append("AIHIGRESS_SECRET_KEY: must be at least 32 characters (e.g. `openssl rand -hex 32`)")
@@ -84,7 +86,8 @@ public struct AppConfig: Sendable {
             bcryptCost: bcryptCost,
             auth: auth,
             billing: billing,
-            oauth: oauth
+            oauth: oauth,
+            payments: payments
         )
     }
 }

@@ -7,10 +7,12 @@ public struct GatewayEnvironment: Sendable, Equatable {
     public var providers: [ProviderSettings]
     /// Extra headers sent to every upstream when `MASK_AS_BROWSER=true`.
     public var browserHeaders: [String: String]
+    public var breaker: BreakerSettings
 
-    public init(providers: [ProviderSettings] = [], browserHeaders: [String: String] = [:]) {
+    public init(providers: [ProviderSettings] = [], browserHeaders: [String: String] = [:], breaker: BreakerSettings = BreakerSettings()) {
         self.providers = providers
         self.browserHeaders = browserHeaders
+        self.breaker = breaker
     }
 
     public static func load(from env: [String: String]) throws(ConfigError) -> GatewayEnvironment {
@@ -31,8 +33,9 @@ public struct GatewayEnvironment: Sendable, Equatable {
             if let origin = env["MASK_ORIGIN"], !origin.isEmpty { browser["origin"] = origin }
             if let referer = env["MASK_REFERER"], !referer.isEmpty { browser["referer"] = referer }
         }
+        let breaker = BreakerSettings.read(env, into: &problems)
         if !problems.isEmpty { throw ConfigError(problems: problems) }
-        return GatewayEnvironment(providers: providers, browserHeaders: browser)
+        return GatewayEnvironment(providers: providers, browserHeaders: browser, breaker: breaker)
     }
 
     static let defaultUserAgent =

@@ -4,7 +4,7 @@ import SQLKit
 /// Reads and writes providers and their keys. Upstream keys and extra headers (which may hold credentials)
 /// are sealed with `SecretBox`; a fingerprint (HMAC) identifies a key without decrypting it.
 public struct ProviderStore: Sendable {
-    private let database: Database
+    let database: Database
     private let secrets: SecretBox
     private let keyRing: KeyRing
 

@@ -10,9 +10,8 @@ struct CallPreparation: Sendable {
     let decoded: Result<ChatRequest, APIError>
     let stream: Bool
 
-    func prepare(_ candidate: Candidate) throws(APIError) -> PreparedCall {
+    func prepare(_ candidate: Candidate, key: UpstreamKey) throws(APIError) -> PreparedCall {
         let provider = candidate.provider
-        let key = Self.pickKey(provider.keys)
         if format.isPassthrough(to: provider) {
             var body = self.body
             var strip = false

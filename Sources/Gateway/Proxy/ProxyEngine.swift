@@ -14,6 +14,7 @@ public struct ProxyEngine: Sendable {
     let builder: UpstreamRequestBuilder
     let usageLog: Logger
     let metering: RequestMetering
+    let resilience: Resilience
     /// At most this many providers are tried for one request.
     let maxAttempts: Int
     static let maxUpstreamBody = 64 * 1024 * 1024
@@ -49,7 +50,7 @@ public struct ProxyEngine: Sendable {
             maxOutputTokens: request.maxOutputTokens
         )
         return try await settlingFailures(ticket) {
-            try await inOrder(candidates, inbound: inbound, prepare: { candidate throws(APIError) in try preparation.prepare(candidate) }) { call in
+            try await inOrder(candidates, inbound: inbound, prepare: { candidate, key throws(APIError) in try preparation.prepare(candidate, key: key) }) { call in
                 let response = try await send(call, stream: stream, inbound: inbound)
                 if stream {
                     return streamingResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
@@ -77,22 +78,48 @@ public struct ProxyEngine: Sendable {
     /// Tries candidates in order while failures are retryable; `perform` must not have sent anything to the
     /// client when it throws. After the last attempt the client gets the last failure, naming how many were tried.
     private func inOrder(
-        _ candidates: [Candidate], inbound: Inbound, prepare: (Candidate) throws(APIError) -> PreparedCall,
+        _ candidates: [Candidate], inbound: Inbound, prepare: (Candidate, UpstreamKey) throws(APIError) -> PreparedCall,
         perform: (PreparedCall) async throws -> Response
     ) async throws -> Response {
         var lastFailure: UpstreamFailure?
         var attempts = 0
-        for candidate in candidates.prefix(maxAttempts) {
-            attempts += 1
-            let call = try prepare(candidate)
-            do {
-                return try await perform(call)
-            } catch {
-                let failure = UpstreamFailure.classify(error)
-                lastFailure = failure
-                logAttemptFailure(failure, call: call, inbound: inbound)
-                if !failure.isRetryable(for: candidate.provider) { break }
+        var coolingDown: [CircuitBreaker.Subject] = []
+        candidates: for candidate in candidates {
+            let provider = candidate.provider
+            let trialLifetime = provider.firstByteTimeout + .seconds(5)
+            if await resilience.breaker.standing(.provider(provider.id), trialLifetime: trialLifetime) == .coolingDown {
+                coolingDown.append(.provider(provider.id))
+                continue
             }
+            var refusedKeys = Set<String>()
+            while attempts < maxAttempts {
+                guard let key = await resilience.usableKey(of: provider, excluding: refusedKeys, trialLifetime: trialLifetime) else {
+                    coolingDown.append(.provider(provider.id))
+                    continue candidates
+                }
+                attempts += 1
+                let call = try prepare(candidate, key)
+                do {
+                    let response = try await perform(call)
+                    await resilience.succeeded(provider: provider, key: key)
+                    return response
+                } catch {
+                    let failure = UpstreamFailure.classify(error)
+                    lastFailure = failure
+                    logAttemptFailure(failure, call: call, inbound: inbound)
+                    await resilience.failed(provider: provider, key: key, failure: failure)
+                    if case .status(let code, _, _) = failure, code == 401 || code == 403 {
+                        refusedKeys.insert(key.id)
+                        continue
+                    }
+                    if !failure.isRetryable(for: provider) { break candidates }
+                    continue candidates
+                }
+            }
+            break
+        }
+        if attempts == 0, !coolingDown.isEmpty {
+            throw await resilience.allCoolingDown(coolingDown)
         }
         throw (lastFailure ?? .connection("no provider")).clientError(attempts: attempts)
     }
@@ -109,7 +136,9 @@ public struct ProxyEngine: Sendable {
         let response = try await client.execute(request, timeout: .init(provider.firstByteTimeout))
         guard (200..<300).contains(response.status.code) else {
             let body = (try? await response.body.collect(upTo: 256 * 1024)) ?? ByteBuffer()
-            throw UpstreamFailure.status(Int(response.status.code), UpstreamFailure.message(from: body))
+            throw UpstreamFailure.status(
+                Int(response.status.code), UpstreamFailure.message(from: body), retryAfter: UpstreamFailure.retryAfter(response.headers.first(name: "retry-after"))
+            )
         }
         return response
     }
@@ -197,12 +226,12 @@ public struct ProxyEngine: Sendable {
         let ticket = try await metering.open(
             requestId: requestId, identity: identity, candidates: candidates, bodyBytes: bodyBytes, maxOutputTokens: 0, images: images
         )
-        let prepare = { (candidate: Candidate) throws(APIError) -> PreparedCall in
+        let prepare = { (candidate: Candidate, key: UpstreamKey) throws(APIError) -> PreparedCall in
             var upstreamBody = body
             upstreamBody["model"] = .string(candidate.upstreamModel)
             let provider = candidate.provider
             return PreparedCall(
-                candidate: candidate, key: CallPreparation.pickKey(provider.keys),
+                candidate: candidate, key: key,
                 path: capability == .images ? provider.imagesPath : provider.embeddingsPath,
                 body: .object(upstreamBody), passthrough: true, stripUsageChunk: false
             )

@@ -5,7 +5,8 @@ import NIOCore
 /// Why an upstream attempt failed, and what the client is told. Messages carry the upstream status and the
 /// provider's own error text (trimmed, with anything key-like removed) but never credentials or internal details.
 enum UpstreamFailure: Error, Sendable {
-    case status(Int, String)
+    /// Status, the provider's message, and its `Retry-After` when it sent one.
+    case status(Int, String, retryAfter: Duration? = nil)
     case timeout(String)
     case connection(String)
     case malformed(String)
@@ -13,7 +14,8 @@ enum UpstreamFailure: Error, Sendable {
     /// Worth trying the next candidate (before anything reached the client).
     func isRetryable(for provider: ProviderSettings) -> Bool {
         switch self {
-        case .status(let code, _): provider.retryableStatusCodes.contains(code)
+        // 401/403 mean our key was refused: the key is taken out of rotation and another may work.
+        case .status(let code, _, _): provider.retryableStatusCodes.contains(code) || code == 401 || code == 403
         case .timeout, .connection: true
         case .malformed: false
         }
@@ -21,7 +23,7 @@ enum UpstreamFailure: Error, Sendable {
 
     var summary: String {
         switch self {
-        case .status(let code, let message): "upstream returned \(code)" + (message.isEmpty ? "" : ": \(message)")
+        case .status(let code, let message, _): "upstream returned \(code)" + (message.isEmpty ? "" : ": \(message)")
         case .timeout(let what): "upstream timed out (\(what))"
         case .connection(let what): "could not reach the upstream (\(what))"
         case .malformed(let what): "upstream sent an unreadable response (\(what))"
@@ -33,7 +35,7 @@ enum UpstreamFailure: Error, Sendable {
     func clientError(attempts: Int) -> APIError {
         let tried = attempts > 1 ? " (tried \(attempts) providers)" : ""
         switch self {
-        case .status(let code, let message) where [400, 404, 409, 413, 422].contains(code):
+        case .status(let code, let message, _) where [400, 404, 409, 413, 422].contains(code):
             return APIError(
                 HTTPResponse.Status(code: code), code == 413 ? .payloadTooLarge : .invalidRequest,
                 "upstream rejected the request (\(code))" + (message.isEmpty ? "" : ": \(message)"), code: "upstream_rejected"
@@ -64,6 +66,12 @@ enum UpstreamFailure: Error, Sendable {
         guard let json = try? JSONText.parse(body.readableBytesView) else { return "" }
         let raw = json["error"]?["message"]?.stringValue ?? json["error"]?.stringValue ?? json["message"]?.stringValue ?? ""
         return redact(String(raw.prefix(300)))
+    }
+
+    /// `Retry-After` as delta-seconds (the HTTP-date form is rare from APIs and ignored), bounded to a day.
+    static func retryAfter(_ value: String?) -> Duration? {
+        guard let value, let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds > 0 else { return nil }
+        return .seconds(min(seconds, 86_400))
     }
 
     static func redact(_ text: String) -> String {

@@ -1,0 +1,89 @@
+import Core
+import Foundation
+import NIOHTTP1
+import Testing
+import TestSupport
+
+/// Cooldowns and refused keys over the real server with two OpenAI-compatible fakes serving the same model.
+@Suite struct ResilienceTests {
+    func withTwoProviders(_ body: (ServerProcess, String, FakeProvider, FakeProvider) async throws -> Void) async throws {
+        let first = try await FakeProvider.start(.openai, models: ["gpt-fake"])
+        let second = try await FakeProvider.start(.openai, models: ["gpt-fake"])
+        defer { Task { await first.stop(); await second.stop() } }
+        try await TestDatabase.withFresh { location in
+            let deployment = try Deployment(database: location, extra: [
+                "LLM_PROVIDERS": "p1,p2",
+                "LLM_PROVIDER_p1_BASE_URL": first.baseURL + "/v1", "LLM_PROVIDER_p1_API_KEY": "sk-first-a,sk-first-b",
+                "LLM_PROVIDER_p2_BASE_URL": second.baseURL + "/v1", "LLM_PROVIDER_p2_API_KEY": "sk-second",
+                "AIHIGRESS_UNPRICED_MODELS": "default", "AIHIGRESS_DEFAULT_PRICE_INPUT": "1", "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "1",
+                "AIHIGRESS_BREAKER_FAILURES": "2", "AIHIGRESS_BREAKER_COOLDOWN_SECONDS": "2",
+            ])
+            let (_, key) = try await deployment.organisationWithKey()
+            let server = try await deployment.start()
+            do {
+                try await body(server, key, first, second)
+                _ = try await server.stop()
+            } catch {
+                _ = try? await server.stop()
+                throw error
+            }
+        }
+    }
+
+    func chat(_ server: ServerProcess, _ key: String, model: String) async throws -> HTTPTestClient.Reply {
+        let (path, body) = Ingress.chat.request(model: model, prompt: "hi", stream: false)
+        return try await http.send(.POST, server.baseURL + path, headers: [("Authorization", "Bearer \(key)")], body: JSONText.render(body))
+    }
+
+    @Test func aFailingProviderCoolsDownIsSkippedAndRecoversThroughOneTrial() async throws {
+        try await withTwoProviders { server, key, first, second in
+            first.setBehavior(.fail(status: 500))
+            #expect(try await chat(server, key, model: "p1/gpt-fake").status == 502)
+            #expect(try await chat(server, key, model: "p1/gpt-fake").status == 502)
+            #expect(first.completions.count == 2)
+            // Open: the pinned provider is not even tried, and the answer says when to come back.
+            let cooling = try await chat(server, key, model: "p1/gpt-fake")
+            #expect(cooling.status == 503)
+            #expect(try cooling.openAIError()["code"] as? String == "providers_cooling_down")
+            #expect(Int(cooling.headers.first(name: "retry-after") ?? "") != nil)
+            // Unpinned traffic goes to the healthy provider without touching the cooling one.
+            for _ in 0..<4 { #expect(try await chat(server, key, model: "gpt-fake").status == 200) }
+            #expect(first.completions.count == 2)
+            #expect(second.completions.count == 4)
+
+            // After the cooldown one trial goes through; it succeeds and the provider is back.
+            first.setBehavior(.normal)
+            try await Task.sleep(for: .milliseconds(2300))
+            #expect(try await chat(server, key, model: "p1/gpt-fake").status == 200)
+            #expect(try await chat(server, key, model: "p1/gpt-fake").status == 200)
+            #expect(first.completions.count == 4)
+        }
+    }
+
+    @Test func aRefusedKeyIsDisabledAuditedAndTheOtherKeyTried() async throws {
+        try await withTwoProviders { server, key, first, _ in
+            first.setBehavior(.fail(status: 401))
+            // Both of p1's keys are refused in turn, each disabled; with p1 pinned there is nowhere else to go.
+            let refused = try await chat(server, key, model: "p1/gpt-fake")
+            #expect(refused.status == 502)
+            #expect((try refused.openAIError()["message"] as? String)?.contains("401") == true)
+            let owner = try await ManagementClient.login(server, email: "owner@example.com", password: "password1")
+            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+            var disabled: [[String: Any]] = []
+            repeat {
+                let log = try await owner.get("/system/audit-log?action=provider_key.disabled").json()["data"] as? [[String: Any]] ?? []
+                disabled = log
+                if disabled.count >= 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while ContinuousClock.now < deadline
+            #expect(disabled.count == 2, "each refused key is disabled once, with an audit entry")
+            let authorizations = first.completions.compactMap { $0.headers["authorization"] }
+            #expect(Set(authorizations).count == 2, "the second key was tried after the first was refused")
+            // Disabled keys stay out of rotation: p1 gets no more traffic.
+            first.setBehavior(.normal)
+            let before = first.completions.count
+            for _ in 0..<3 { #expect(try await chat(server, key, model: "gpt-fake").status == 200) }
+            #expect(first.completions.count == before)
+        }
+    }
+}
