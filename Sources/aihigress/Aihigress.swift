@@ -3,6 +3,7 @@ import ArgumentParser
 import Billing
 import Core
 import Foundation
+import Gateway
 import NIOCore
 import NIOPosix
 import Tenancy
@@ -26,7 +27,7 @@ struct Aihigress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aihigress",
         abstract: "AI Higress Gateway: one OpenAI-compatible endpoint over many LLM providers, for many organisations.",
-        subcommands: [Serve.self, Migrate.self, Admin.self, Keys.self, CreditsCommand.self]
+        subcommands: [Serve.self, Migrate.self, Admin.self, Keys.self, CreditsCommand.self, Providers.self]
     )
 }
 
@@ -152,6 +153,26 @@ struct CreditsCommand: AsyncParsableCommand {
                     "org_id": .string(orgId), "entry_id": .string(posted.entryId), "applied": .bool(posted.applied),
                     "balance": .string(Credits(micros: posted.balance.balance).description),
                 ])
+            }
+        }
+    }
+}
+
+struct Providers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Operate upstream providers.", subcommands: [EnableKey.self])
+
+    struct EnableKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "enable-key", abstract: "Put an upstream key that a provider refused (401/403) back into rotation (audited)."
+        )
+        @Option(help: "The provider key's id (from the audit entry provider_key.disabled).") var id: String
+
+        func run() async throws {
+            let config = try loadConfiguration(forServer: false)
+            try await withRuntime(config, migrate: config.autoMigrate) { runtime in
+                try await ProviderStore(database: runtime.database, keyRing: runtime.keyRing).enableKey(keyId: id, actor: .cli)
+                try await runtime.sharedState.publish(ProviderRegistry.invalidationChannel, "key-enabled")
+                printJSON(["id": .string(id), "enabled": .bool(true)])
             }
         }
     }

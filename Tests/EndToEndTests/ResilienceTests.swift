@@ -6,7 +6,7 @@ import TestSupport
 
 /// Cooldowns and refused keys over the real server with two OpenAI-compatible fakes serving the same model.
 @Suite struct ResilienceTests {
-    func withTwoProviders(_ body: (ServerProcess, String, FakeProvider, FakeProvider) async throws -> Void) async throws {
+    func withTwoProviders(_ body: (Deployment, ServerProcess, String, FakeProvider, FakeProvider) async throws -> Void) async throws {
         let first = try await FakeProvider.start(.openai, models: ["gpt-fake"])
         let second = try await FakeProvider.start(.openai, models: ["gpt-fake"])
         defer { Task { await first.stop(); await second.stop() } }
@@ -21,7 +21,7 @@ import TestSupport
             let (_, key) = try await deployment.organisationWithKey()
             let server = try await deployment.start()
             do {
-                try await body(server, key, first, second)
+                try await body(deployment, server, key, first, second)
                 _ = try await server.stop()
             } catch {
                 _ = try? await server.stop()
@@ -36,7 +36,7 @@ import TestSupport
     }
 
     @Test func aFailingProviderCoolsDownIsSkippedAndRecoversThroughOneTrial() async throws {
-        try await withTwoProviders { server, key, first, second in
+        try await withTwoProviders { _, server, key, first, second in
             first.setBehavior(.fail(status: 500))
             #expect(try await chat(server, key, model: "p1/gpt-fake").status == 502)
             #expect(try await chat(server, key, model: "p1/gpt-fake").status == 502)
@@ -61,7 +61,7 @@ import TestSupport
     }
 
     @Test func aRefusedKeyIsDisabledAuditedAndTheOtherKeyTried() async throws {
-        try await withTwoProviders { server, key, first, _ in
+        try await withTwoProviders { deployment, server, key, first, _ in
             first.setBehavior(.fail(status: 401))
             // Both of p1's keys are refused in turn, each disabled; with p1 pinned there is nowhere else to go.
             let refused = try await chat(server, key, model: "p1/gpt-fake")
@@ -84,6 +84,18 @@ import TestSupport
             let before = first.completions.count
             for _ in 0..<3 { #expect(try await chat(server, key, model: "gpt-fake").status == 200) }
             #expect(first.completions.count == before)
+
+            // An operator re-enables one key; the provider serves again once the registry reloads.
+            let keyId = try #require((disabled.first?["target"] as? [String: Any])?["id"] as? String)
+            let enabled = try await deployment.cli(["providers", "enable-key", "--id", keyId])
+            #expect(enabled.status == 0, "\(enabled.stderr)")
+            let back = ContinuousClock.now.advanced(by: .seconds(15))
+            var status = 0
+            while status != 200 && ContinuousClock.now < back {
+                status = try await chat(server, key, model: "p1/gpt-fake").status
+                if status != 200 { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(status == 200)
         }
     }
 }
