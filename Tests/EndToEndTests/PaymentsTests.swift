@@ -193,8 +193,9 @@ import TestSupport
     }
 
     /// Two instances on one PostgreSQL database and one Redis: requests racing on both still buy once per crossing.
-    @Test func autoTopUpFiresOncePerCrossingAcrossInstances() async throws {
-        guard TestEnvironment.redisURL != nil && TestEnvironment.postgresURL != nil else { return }  // one instance only without them
+    /// Two instances share state only through PostgreSQL + Redis, so the embedded pass skips this (reported as skipped).
+    @Test(.enabled(if: TestEnvironment.redisURL != nil && TestEnvironment.postgresURL != nil, "needs PostgreSQL + Redis"))
+    func autoTopUpFiresOncePerCrossingAcrossInstances() async throws {
         try await withPayments(credits: "20") { e in
             let stripe = try #require(e.stripe)
             let second = try await e.h.deployment.start()
@@ -227,6 +228,8 @@ import TestSupport
             try await enableAutoTopUp(e, threshold: "9", amount: "5", maxPerDay: 1)
             for _ in 0..<8 { #expect(try await chat(e) == 200) }
             _ = try await eventually({ try await payments(e) }, until: { $0.first?["status"] as? String == "succeeded" })
+            // The crossing's marker is cleared just after the payment is marked; give it a moment.
+            try await Task.sleep(for: .milliseconds(300))
             #expect(stripe.intents.count == 1)
 
             // A second crossing the same day: refused by the limit, audited and notified once, nothing bought.
@@ -254,6 +257,7 @@ import TestSupport
             let done = try await eventually({ try await payments(e) }, until: { $0.first?["status"] as? String == "succeeded" })
             #expect(done.first?["status"] as? String == "succeeded")
             #expect((done.first?["attempts"] as? NSNumber)?.intValue == 3, "two 500s, then success")
+            try await Task.sleep(for: .milliseconds(300))
             #expect(stripe.received.map(\.status) == [500, 500, 200])
             #expect(Set(stripe.received.compactMap(\.idempotencyKey)).count == 1, "every attempt reuses the key")
             #expect(stripe.intents.count == 1)

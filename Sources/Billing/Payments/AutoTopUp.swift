@@ -11,8 +11,9 @@ import Synchronization
 /// marker `topup:<org>` with `setIfAbsent` (one winner across instances), re-reads the balance (a top-up that
 /// finished just before is visible now), counts the day with `incrementIfWithin(limit: max_per_day)` under
 /// `topup-day:<org>:<UTC day number>`, and collects the payment (retries with backoff in `Payments.collect`).
-/// The marker then stays (`done:`) until an evaluation sees the balance at or above the threshold again, which
-/// clears it: the next fall is a new crossing. An in-flight marker expires after an hour should its instance die.
+/// The marker is cleared when the top-up's own credit left the balance at or above the threshold; otherwise
+/// (declined, failed, processing, too small) it stays (`done:`) until an evaluation sees the balance recover. The
+/// next fall is a new crossing. An in-flight marker expires after an hour should its instance die.
 public final class AutoTopUp: Sendable {
     let payments: Payments
     let sharedState: any SharedState
@@ -88,6 +89,9 @@ public final class AutoTopUp: Sendable {
             let today = try await sharedState.incrementIfWithin(
                 Self.dayCounter(orgId), by: 1, limit: profile.maxPerDay, ttl: .seconds(2 * 86_400)
             )
+            // Whether this crossing ended with the balance back at or above the threshold: judged at the moment
+            // the top-up was credited (its ledger entry's balance), not after later spending.
+            var recovered: Bool?
             if today.applied {
                 let (payment, _) = try await payments.create(
                     orgId: orgId, amount: Credits(micros: profile.amount), kind: .autoTopUp, provider: profile.provider,
@@ -99,17 +103,24 @@ public final class AutoTopUp: Sendable {
                 logger.notice("auto top-up", metadata: [
                     "org_id": .string(orgId), "payment_id": .string(done.id), "status": .string(done.status.rawValue),
                 ])
+                if done.status == .succeeded, let entry = done.ledgerEntryId,
+                    let balanceAfter = try await payments.balanceAfter(entryId: entry, orgId: orgId)
+                {
+                    recovered = balanceAfter >= profile.threshold
+                }
             } else {
                 try await payments.autoTopUpRefused(
                     orgId: orgId, reason: "the daily limit of \(profile.maxPerDay) auto top-up(s) is reached", details: details
                 )
                 token = nil
             }
-            // The crossing is handled: below the threshold still, the marker stays until the balance recovers.
-            let after = try await load(orgId)
-            let recovered = after.map { $0.balance >= $0.profile.threshold } ?? true
+            // Still below the threshold: the marker stays (`done:`) until an evaluation sees the balance recover.
+            if recovered == nil {
+                let after = try await load(orgId)
+                recovered = after.map { $0.balance >= $0.profile.threshold } ?? true
+            }
             _ = try await sharedState.compareAndSet(
-                marker, expected: mine, new: recovered ? nil : "done:\(mine.dropFirst("inflight:".count))", ttl: Self.doneLifetime
+                marker, expected: mine, new: recovered == true ? nil : "done:\(mine.dropFirst("inflight:".count))", ttl: Self.doneLifetime
             )
         } catch {
             logger.error("auto top-up evaluation failed", metadata: ["org_id": .string(orgId), "error": "\(error)"])

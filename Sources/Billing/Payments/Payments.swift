@@ -289,6 +289,13 @@ public struct Payments: Sendable {
         }
     }
 
+    /// The balance right after a ledger entry was posted.
+    func balanceAfter(entryId: String, orgId: String) async throws -> Int64? {
+        try await database.first(
+            "SELECT balance_after FROM ledger_entries WHERE id = \(bind: entryId) AND org_id = \(bind: orgId)"
+        )?.decode(column: "balance_after", as: Int64.self)
+    }
+
     /// An auto top-up that could not even be attempted (daily limit reached): audited and notified like a failure.
     func autoTopUpRefused(orgId: String, reason: String, details: [String: JSONValue]) async throws {
         let (audit, notifications) = (self.audit, self.notifications)
