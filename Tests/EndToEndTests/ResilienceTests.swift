@@ -16,7 +16,7 @@ import TestSupport
                 "LLM_PROVIDER_p1_BASE_URL": first.baseURL + "/v1", "LLM_PROVIDER_p1_API_KEY": "sk-first-a,sk-first-b",
                 "LLM_PROVIDER_p2_BASE_URL": second.baseURL + "/v1", "LLM_PROVIDER_p2_API_KEY": "sk-second",
                 "AIHIGRESS_UNPRICED_MODELS": "default", "AIHIGRESS_DEFAULT_PRICE_INPUT": "1", "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "1",
-                "AIHIGRESS_BREAKER_FAILURES": "2", "AIHIGRESS_BREAKER_COOLDOWN_SECONDS": "2",
+                "AIHIGRESS_BREAKER_FAILURES": "2", "AIHIGRESS_BREAKER_COOLDOWN_SECONDS": "5",
             ])
             let (_, key) = try await deployment.organisationWithKey()
             let server = try await deployment.start()
@@ -53,7 +53,7 @@ import TestSupport
 
             // After the cooldown one trial goes through; it succeeds and the provider is back.
             first.setBehavior(.normal)
-            try await Task.sleep(for: .milliseconds(2300))
+            try await Task.sleep(for: .milliseconds(5300))
             #expect(try await chat(server, key, model: "p1/gpt-fake").status == 200)
             #expect(try await chat(server, key, model: "p1/gpt-fake").status == 200)
             #expect(first.completions.count == 4)
