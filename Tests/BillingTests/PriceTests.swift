@@ -16,6 +16,16 @@ import Testing
         #expect(perUnit.cost(of: MeteredUsage(images: 3)) == 120_007)
     }
 
+    @Test func aBillingFactorScalesEveryComponentRoundingUp() {
+        let price = Price(inputPerMillion: 1_000_001, outputPerMillion: 2_000_000, cachedInputPerMillion: 3, perImage: 10, perRequest: 1, source: "t")
+        let scaled = price.scaled(byBasisPoints: 15_000)
+        #expect(scaled.inputPerMillion == 1_500_002)  // 1,500,001.5 rounded up
+        #expect(scaled.outputPerMillion == 3_000_000)
+        #expect(scaled.cachedInputPerMillion == 5)  // 4.5 rounded up
+        #expect(scaled.perImage == 15 && scaled.perRequest == 2)
+        #expect(price.scaled(byBasisPoints: 10_000) == price)
+    }
+
     @Test func absurdNumbersSaturateInsteadOfOverflowing() {
         let price = Price(inputPerMillion: .max / 2, outputPerMillion: .max / 2, source: "t")
         #expect(price.cost(of: MeteredUsage(inputTokens: .max / 2, outputTokens: .max / 2)) == .max)

@@ -152,6 +152,16 @@ import TestSupport
         }
     }
 
+    @Test func aProviderBillingFactorMultipliesItsPrices() async throws {
+        try await GatewayHarness.withRunning(extra: ["LLM_PROVIDER_oa_BILLING_FACTOR": "1.5"]) { h in
+            try await setGptFakePrice(h)
+            let (path, body) = Ingress.chat.request(model: "gpt-fake", prompt: "hi", stream: false)
+            #expect(try await post(h, path, body).status == 200)
+            let entries = try await charges(h, expecting: 1)
+            #expect((entries.first?["amount_micros"] as? NSNumber)?.int64Value == -(Self.exactCost * 3 / 2))
+        }
+    }
+
     @Test func concurrentRequestsCannotOverspend() async throws {
         // 5 credits; each request may cost up to (prompt + 1,000 output tokens at 2,000 per million) ≈ 2.03 credits,
         // so about two fit at a time while the slow upstream keeps them all in flight.

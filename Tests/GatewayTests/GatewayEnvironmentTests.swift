@@ -58,6 +58,20 @@ import Testing
         }
     }
 
+    @Test func billingFactorsAreReadExactlyAndBadOnesNamed() throws {
+        let base = ["LLM_PROVIDERS": "a", "LLM_PROVIDER_a_BASE_URL": "http://127.0.0.1:9", "LLM_PROVIDER_a_API_KEY": "k"]
+        #expect(try GatewayEnvironment.load(from: base).providers[0].billingFactorBasisPoints == 10_000)
+        let scaled = try GatewayEnvironment.load(from: base.merging(["LLM_PROVIDER_a_BILLING_FACTOR": "1.2345"]) { $1 })
+        #expect(scaled.providers[0].billingFactorBasisPoints == 12_345)
+        for bad in ["0", "-1", "1.23456", "abc", "101"] {
+            #expect(throws: ConfigError.self, "\(bad)") {
+                try GatewayEnvironment.load(from: base.merging(["LLM_PROVIDER_a_BILLING_FACTOR": bad]) { $1 })
+            }
+        }
+        // Breaker settings are validated with everything else.
+        #expect(throws: ConfigError.self) { try GatewayEnvironment.load(from: base.merging(["AIHIGRESS_BREAKER_FAILURES": "0"]) { $1 }) }
+    }
+
     @Test func browserMaskAddsHeaders() throws {
         let loaded = try GatewayEnvironment.load(from: ["MASK_AS_BROWSER": "true", "MASK_ORIGIN": "https://chat.example"])
         #expect(loaded.browserHeaders["user-agent"]?.contains("Mozilla") == true)

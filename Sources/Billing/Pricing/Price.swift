@@ -49,6 +49,22 @@ public struct Price: Sendable, Equatable {
             .addingSaturating(perRequest)
     }
 
+    /// The price multiplied by a factor in basis points (10000 = 1.0), each component rounded up.
+    public func scaled(byBasisPoints factor: Int) -> Price {
+        guard factor != 10_000 else { return self }
+        func scale(_ micros: Int64) -> Int64 {
+            let product = micros.multipliedSaturating(by: Int64(factor))
+            return product / 10_000 + (product % 10_000 > 0 ? 1 : 0)
+        }
+        var scaled = Price(
+            inputPerMillion: scale(inputPerMillion), outputPerMillion: scale(outputPerMillion),
+            cachedInputPerMillion: cachedInputPerMillion.map(scale), reasoningPerMillion: reasoningPerMillion.map(scale),
+            perImage: scale(perImage), perRequest: scale(perRequest), source: source
+        )
+        scaled.source += " × \(Double(factor) / 10_000)"
+        return scaled
+    }
+
     public var json: JSONValue {
         .object([
             "input_per_million": .string(Credits(micros: inputPerMillion).description),

@@ -38,7 +38,7 @@ struct RequestMetering: Sendable {
         var prices: [String: Price] = [:]
         for candidate in candidates {
             if let price = billing.prices.price(model: candidate.upstreamModel, providerId: candidate.provider.id, orgId: identity.orgId) {
-                prices[Self.key(candidate)] = price
+                prices[Self.key(candidate)] = price.scaled(byBasisPoints: candidate.provider.billingFactorBasisPoints)
             }
         }
         guard !prices.isEmpty else {

@@ -79,6 +79,15 @@ struct EnvProviderReader {
         if let text = value("WEIGHT") {
             if let w = Double(text), w > 0, w.isFinite { weight = w } else { problems.append("\(name("WEIGHT")): expected a positive number") }
         }
+        var billingFactor = 10_000
+        if let text = value("BILLING_FACTOR") {
+            // Four decimals at most, read exactly (no floating point for money).
+            if let factor = Credits(parsing: text), factor.micros > 0, factor.micros % 100 == 0, factor.micros <= 100 * Credits.microPerCredit {
+                billingFactor = Int(factor.micros / 100)
+            } else {
+                problems.append("\(name("BILLING_FACTOR")): expected a factor such as 1.2 (up to 4 decimals, at most 100)")
+            }
+        }
         var maxQPS: Int?
         if let text = value("MAX_QPS") {
             if let q = Int(text), q > 0 { maxQPS = q } else { problems.append("\(name("MAX_QPS")): expected a positive integer") }
@@ -137,7 +146,8 @@ struct EnvProviderReader {
             connectTimeout: resolved["CONNECT_TIMEOUT"]!,
             firstByteTimeout: resolved["FIRST_BYTE_TIMEOUT"]!,
             readTimeout: resolved["READ_TIMEOUT"]!,
-            keys: secrets.enumerated().map { UpstreamKey(id: "", label: "env-\($0.offset + 1)", secret: $0.element) }
+            keys: secrets.enumerated().map { UpstreamKey(id: "", label: "env-\($0.offset + 1)", secret: $0.element) },
+            billingFactorBasisPoints: billingFactor
         )
     }
 }

@@ -32,6 +32,8 @@ public struct ProviderSettings: Sendable, Equatable {
     public var firstByteTimeout: Duration
     public var readTimeout: Duration
     public var keys: [UpstreamKey]
+    /// Multiplies this provider's prices, in basis points (10000 = 1.0; `LLM_PROVIDER_{id}_BILLING_FACTOR`).
+    public var billingFactorBasisPoints: Int = 10_000
 
     public static let defaultRetryable: Set<Int> = [429, 500, 502, 503, 504]
 
