@@ -119,7 +119,8 @@ public struct SSEParser: Sendable {
         guard colon > 0, isASCII(at: colon + 1), isASCII(at: valueStart), bytes[..<colon].allSatisfy({ $0 < 0x80 }) else {
             return line(String(decoding: bytes, as: UTF8.self))
         }
-        record(field: UnsafeBufferPointer(rebasing: bytes[..<colon]), value: String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart...]), as: UTF8.self))
+        let value = UnsafeBufferPointer(rebasing: bytes[valueStart...])
+        record(field: UnsafeBufferPointer(rebasing: bytes[..<colon]), value: String(decoding: value, as: UTF8.self))
         return nil
     }
 
