@@ -46,6 +46,14 @@ import Testing
         #expect(early.hasPrefix("018bcfe5-6800-7"), "the first 48 bits are the milliseconds")
     }
 
+    @Test func identifiersMadeInTheSameMillisecondStillSortInCreationOrder() {
+        let now = Date()
+        let ids = (0..<1000).map { _ in Identifier.make(now: now) }
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { Identifier.isWellFormed($0) && Array($0)[14] == "7" && "89ab".contains(Array($0)[19]) })
+    }
+
     @Test func hexMatchesPrintfFormatting() {
         let all = Array(UInt8(0)...UInt8(255))
         #expect(Hex.lowercase(all) == all.map { String(format: "%02x", $0) }.joined())
