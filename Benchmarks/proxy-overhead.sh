@@ -5,6 +5,7 @@
 #
 #   Benchmarks/proxy-overhead.sh            # default: 64 connections, 15 s per run
 #   DURATION=30 CONNECTIONS=128 Benchmarks/proxy-overhead.sh
+#   BIN=/tmp/aihigress-before Benchmarks/proxy-overhead.sh   # an existing binary, no build
 #
 # Installs wrk and nginx with apt-get when missing. Everything runs on 127.0.0.1 and stops by itself.
 set -euo pipefail
@@ -24,9 +25,11 @@ if [[ ${#need[@]} -gt 0 ]]; then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
 
-echo "== building release binary" >&2
-swift build -c release --product aihigress >&2
-BIN="$ROOT/.build/release/aihigress"
+if [[ -z "${BIN:-}" ]]; then  # BIN=path: measure an existing binary (e.g. a copy of an earlier build)
+    echo "== building release binary" >&2
+    swift build -c release --product aihigress >&2
+    BIN="$ROOT/.build/release/aihigress"
+fi
 
 TMP="$(mktemp -d)"
 NGINX_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')

@@ -23,7 +23,12 @@ public struct APIKeyMiddleware: RouterMiddleware {
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
-                return parts[1].trimmingCharacters(in: .whitespaces)
+                let token = parts[1]
+                // Starting and ending with a visible ASCII character leaves nothing to trim; skip Foundation's trim.
+                if let first = token.utf8.first, let last = token.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+                    return String(token)
+                }
+                return token.trimmingCharacters(in: .whitespaces)
             }
         }
         if let key = request.headers[.xAPIKey] { return key }

@@ -74,7 +74,7 @@ public struct GatewayRoutes: Sendable {
             "object": .string("list"),
             "data": .array(data.map { .object(["id": .string($0.id), "object": .string("model"), "created": .int(0), "owned_by": .string($0.owner)]) }),
         ])
-        return ProxyEngine.json(ByteBuffer(string: JSONText.render(list)))
+        return ProxyEngine.json(ByteBuffer(bytes: JSONText.bytes(list)))
     }
 
     static func acceptsEventStream(_ request: Request) -> Bool {

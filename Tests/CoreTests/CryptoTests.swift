@@ -41,5 +41,29 @@ import Testing
         #expect(early < late)
         #expect(Array(early)[14] == "7")
         #expect(!Identifier.isWellFormed("not-an-id"))
+        #expect(early.lowercased() == early)
+        #expect(early.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12])
+        #expect(early.hasPrefix("018bcfe5-6800-7"), "the first 48 bits are the milliseconds")
+    }
+
+    @Test func identifiersMadeInTheSameMillisecondStillSortInCreationOrder() {
+        let now = Date()
+        let ids = (0..<1000).map { _ in Identifier.make(now: now) }
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { Identifier.isWellFormed($0) && Array($0)[14] == "7" && "89ab".contains(Array($0)[19]) })
+    }
+
+    @Test func hexMatchesPrintfFormatting() {
+        let all = Array(UInt8(0)...UInt8(255))
+        #expect(Hex.lowercase(all) == all.map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.lowercase([]) == "")
+        // Stored key hashes must not change: HKDF + HMAC-SHA-256 as computed independently (Python's hmac).
+        #expect(ring.hash("ahg-key", purpose: .apiKeyHash) == "88ba8f0553cfdd11a7843bc2b89170aa29b7fbfce8f9b07aef311a44ebe2713a")
+    }
+
+    @Test func randomBytesHaveTheRequestedLength() {
+        for count in [0, 1, 7, 8, 9, 16, 33] { #expect(RandomToken.bytes(count).count == count) }
+        #expect(RandomToken.bytes(16) != RandomToken.bytes(16))
     }
 }

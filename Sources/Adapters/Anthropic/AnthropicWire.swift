@@ -131,7 +131,7 @@ enum AnthropicWire {
 
     /// A stream frame's JSON data; the provider never sends anything else, so other text is an error.
     static func frameJSON(_ frame: SSEFrame) throws(UpstreamStreamError) -> JSONValue {
-        guard let value = try? JSONText.parse(Array(frame.data.utf8)), value.objectValue != nil else {
+        guard let value = try? JSONText.parse(frame.data.utf8), value.objectValue != nil else {
             throw UpstreamStreamError("upstream sent a stream event that is not a JSON object")
         }
         return value

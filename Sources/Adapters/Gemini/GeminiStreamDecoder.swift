@@ -16,7 +16,7 @@ struct GeminiStreamDecoder: StreamDecoder {
     mutating func decode(_ frame: SSEFrame) throws(UpstreamStreamError) -> [StreamEvent] {
         // Gemini sends no end marker, but OpenAI-style proxies in front of it sometimes add one.
         if frame.data.isEmpty || frame.data == "[DONE]" { return [] }
-        guard let chunk = try? JSONText.parse(Array(frame.data.utf8)), chunk.objectValue != nil else {
+        guard let chunk = try? JSONText.parse(frame.data.utf8), chunk.objectValue != nil else {
             throw UpstreamStreamError("upstream sent a stream chunk that is not a JSON object")
         }
         if let message = GeminiWire.errorMessage(chunk) { throw UpstreamStreamError(message) }

@@ -21,7 +21,7 @@ struct OpenAIChatStreamDecoder: StreamDecoder {
             return []
         }
         if data.isEmpty { return [] }
-        guard let chunk = try? JSONText.parse(Array(data.utf8)), chunk.objectValue != nil else {
+        guard let chunk = try? JSONText.parse(data.utf8), chunk.objectValue != nil else {
             throw UpstreamStreamError("upstream sent a stream chunk that is not a JSON object")
         }
         if let error = chunk["error"], error != .null { throw UpstreamStreamError(OpenAIWire.errorMessage(error)) }

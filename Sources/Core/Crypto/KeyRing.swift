@@ -34,6 +34,6 @@ public struct KeyRing: Sendable {
     /// Hex HMAC-SHA-256 of `value` under the purpose key: how API keys, refresh tokens and codes are stored.
     public func hash(_ value: String, purpose: Purpose) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: key(for: purpose))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(mac)
     }
 }

@@ -88,16 +88,26 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 }
 
-/// Compact JSON text for small hand-built documents (error bodies, CLI output).
+/// Compact JSON text: upstream bodies, stream frames, error bodies, log lines, CLI output.
 public enum JSONText {
     public static func object(_ fields: [String: JSONValue]) -> String {
         render(.object(fields))
     }
 
+    /// Compact, sorted-key JSON; `null` for a value JSON cannot carry (a non-finite double, 512 levels of nesting).
     public static func render(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+        String(decoding: bytes(value), as: UTF8.self)
+    }
+
+    /// `render` as UTF-8 bytes, for bodies that go straight into a buffer.
+    public static func bytes(_ value: JSONValue) -> [UInt8] {
+        var writer = JSONWriter()
+        do {
+            try writer.write(value)
+            return writer.bytes
+        } catch {
+            return Array("null".utf8)
+        }
     }
 
     /// Parses a request body; the message says what is wrong without echoing the body.

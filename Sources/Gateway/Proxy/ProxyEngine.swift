@@ -131,7 +131,7 @@ public struct ProxyEngine: Sendable {
         var request = HTTPClientRequest(url: builder.url(provider, path: call.path))
         request.method = .POST
         request.headers = builder.headers(provider, key: call.key, stream: stream, passthrough: call.passthrough ? inbound.relayHeaders : [])
-        request.body = .bytes(ByteBuffer(string: JSONText.render(call.body)))
+        request.body = .bytes(ByteBuffer(bytes: JSONText.bytes(call.body)))
         let client = http.client(connectTimeout: provider.connectTimeout, readTimeout: provider.readTimeout)
         let response = try await client.execute(request, timeout: .init(provider.firstByteTimeout))
         guard (200..<300).contains(response.status.code) else {
@@ -167,7 +167,7 @@ public struct ProxyEngine: Sendable {
         }
         await finish(ticket, usage: decoded.usage, call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
         let encoded = inbound.format.codec.encodeResponse(decoded, for: request)
-        return Self.json(ByteBuffer(string: JSONText.render(encoded)))
+        return Self.json(ByteBuffer(bytes: JSONText.bytes(encoded)))
     }
 
     private func streamingResponse(

@@ -129,8 +129,21 @@ struct StreamRelay: Sendable {
 
     /// `{"choices":[],"usage":{…}}`: the chunk OpenAI sends for `include_usage`.
     static func isUsageOnlyChunk(_ frame: SSEFrame) -> Bool {
-        guard frame.data.contains("\"usage\""), let json = try? JSONText.parse(Array(frame.data.utf8)) else { return false }
+        guard containsUsageKey(frame.data), let json = try? JSONText.parse(frame.data.utf8) else { return false }
         return json["choices"]?.arrayValue?.isEmpty == true && json["usage"] != nil && json["usage"] != .null
+    }
+
+    /// A byte search for `"usage"`: Foundation's `String.contains` was a visible cost on every relayed frame.
+    private static func containsUsageKey(_ text: String) -> Bool {
+        let key: StaticString = "\"usage\""
+        let needle = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        var text = text
+        return text.withUTF8 { haystack in
+            guard haystack.count >= needle.count else { return false }
+            return (0...(haystack.count - needle.count)).contains { start in
+                haystack[start] == needle[0] && UnsafeBufferPointer(rebasing: haystack[start..<(start + needle.count)]).elementsEqual(needle)
+            }
+        }
     }
 }
 
@@ -139,7 +152,7 @@ struct ResponsesPassthroughDecoder: StreamDecoder {
     private(set) var isComplete = false
 
     mutating func decode(_ frame: SSEFrame) throws(UpstreamStreamError) -> [StreamEvent] {
-        guard let json = try? JSONText.parse(Array(frame.data.utf8)), let type = json["type"]?.stringValue ?? frame.event else { return [] }
+        guard let json = try? JSONText.parse(frame.data.utf8), let type = json["type"]?.stringValue ?? frame.event else { return [] }
         switch type {
         case "response.completed", "response.incomplete":
             isComplete = true
