@@ -134,7 +134,7 @@ import TestSupport
     @Test func repeatedFailuresLockTheAccountForThatClient() async throws {
         try await TestDatabase.withFresh { location in
             let server = try await Deployment(
-                database: location, extra: Self.open.merging(["AIHIGRESS_LOGIN_LOCK_THRESHOLD": "3", "AIHIGRESS_LOGIN_LOCK_SECONDS": "2"]) { $1 }
+                database: location, extra: Self.open.merging(["AIHIGRESS_LOGIN_LOCK_THRESHOLD": "3", "AIHIGRESS_LOGIN_LOCK_SECONDS": "5"]) { $1 }
             ).start()
             _ = try await ManagementClient.register(server, email: "victim@example.com")
             func attempt(_ password: String, email: String = "victim@example.com") async throws -> HTTPTestClient.Reply {
@@ -149,13 +149,13 @@ import TestSupport
             #expect(locked.status == 429)
             #expect(locked.problemType?.hasSuffix("/login_locked") == true)
             let retryAfter = Int(locked.headers.first(name: "retry-after") ?? "") ?? 0
-            #expect((1...2).contains(retryAfter))
+            #expect((1...5).contains(retryAfter))
             // Unknown emails answer the same way as wrong passwords.
             let unknown = try await attempt("password1", email: "nobody@example.com")
             #expect(unknown.status == 401)
             #expect(unknown.problemType?.hasSuffix("/invalid_credentials") == true)
 
-            try await Task.sleep(for: .milliseconds(2200))
+            try await Task.sleep(for: .milliseconds(5200))
             #expect(try await attempt("password1").status == 200)
             try await server.stop()
         }

@@ -167,7 +167,7 @@ import TestSupport
         // so about two fit at a time while the slow upstream keeps them all in flight.
         try await GatewayHarness.withRunning(extra: ["AIHIGRESS_BOOTSTRAP_CREDITS": "5"]) { h in
             try await setGptFakePrice(h)
-            h.openai.setBehavior(.delayHead(.milliseconds(300)))
+            h.openai.setBehavior(.delayHead(.seconds(2)))
             let (path, plain) = Ingress.chat.request(model: "gpt-fake", prompt: "hi", stream: false)
             var fields = plain.objectValue ?? [:]
             fields["max_tokens"] = .int(1000)

@@ -55,7 +55,8 @@ import TestSupport
     @Test func concurrentRequestsAreCappedAndSlotsComeBack() async throws {
         try await GatewayHarness.withRunning { h in
             let limited = try await key(h, limits: ["concurrent_requests": 2])
-            h.openai.setBehavior(.delayHead(.milliseconds(600)))
+            // Long enough that all five overlap even on a slow, loaded machine.
+            h.openai.setBehavior(.delayHead(.seconds(2)))
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<5 { group.addTask { try await chat(h.base, key: limited).status } }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }

@@ -13,12 +13,15 @@ public final class Database: Sendable {
     }
 
     /// Opens the store at `location`; the returned database must be closed with `close()`.
-    public static func open(_ location: DatabaseLocation, poolSize: Int = 10, logger: Logger) async throws -> Database {
+    /// `connectTimeout` bounds each PostgreSQL connection attempt (a pending request waits for it).
+    public static func open(
+        _ location: DatabaseLocation, poolSize: Int = 10, connectTimeout: Duration = .seconds(5), logger: Logger
+    ) async throws -> Database {
         switch location {
         case .sqlite(let path):
             return Database(dialect: .sqlite, backend: try await SQLiteBackend.open(path: path, logger: logger))
         case .postgres(let settings):
-            return Database(dialect: .postgres, backend: PostgresBackend(settings: settings, poolSize: poolSize, logger: logger))
+            return Database(dialect: .postgres, backend: PostgresBackend(settings: settings, poolSize: poolSize, connectTimeout: connectTimeout, logger: logger))
         }
     }
 

@@ -16,7 +16,11 @@ public enum DatabaseConnector {
         while true {
             var lastError = ""
             do {
-                let database = try await Database.open(config.database, poolSize: config.databasePoolSize, logger: logger)
+                // A pending request waits for the pool's connection attempt, so that attempt must fit the deadline too.
+                let attemptLimit = min(.seconds(5), max(clock.now.duration(to: deadline), .milliseconds(200)))
+                let database = try await Database.open(
+                    config.database, poolSize: config.databasePoolSize, connectTimeout: attemptLimit, logger: logger
+                )
                 do {
                     // Never wait past the start-up deadline (at least a moment, so a fast server still answers).
                     let remaining = max(clock.now.duration(to: deadline), .milliseconds(200))

@@ -9,7 +9,7 @@ final class PostgresBackend: DatabaseBackend {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
 
-    init(settings: DatabaseLocation.PostgresSettings, poolSize: Int, logger: Logger) {
+    init(settings: DatabaseLocation.PostgresSettings, poolSize: Int, connectTimeout: Duration, logger: Logger) {
         let tls: PostgresClient.Configuration.TLS
         switch settings.tls {
         case .disable: tls = .disable
@@ -26,7 +26,7 @@ final class PostgresBackend: DatabaseBackend {
         )
         configuration.options.maximumConnections = poolSize
         configuration.options.minimumConnections = 0
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = connectTimeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.runner = Task { await client.run() }
