@@ -6,6 +6,7 @@
 #   Benchmarks/proxy-overhead.sh            # default: 64 connections, 15 s per run
 #   DURATION=30 CONNECTIONS=128 Benchmarks/proxy-overhead.sh
 #   BIN=/tmp/aihigress-before Benchmarks/proxy-overhead.sh   # an existing binary, no build
+#   BILLING_MODE=meter Benchmarks/proxy-overhead.sh          # no credit holds on the request path (default: enforce)
 #
 # Installs wrk and nginx with apt-get when missing. Everything runs on 127.0.0.1 and stops by itself.
 set -euo pipefail
@@ -80,7 +81,9 @@ CONF
 export AIHIGRESS_DATA_DIR="$TMP/data" AIHIGRESS_PORT="$GATEWAY_PORT" AIHIGRESS_ENV_FILE=/nonexistent LOG_LEVEL=warning \
     AIHIGRESS_SECRET_KEY=benchmark-secret-0123456789abcdef0123456789 \
     LLM_PROVIDERS=bench LLM_PROVIDER_bench_BASE_URL="http://127.0.0.1:$NGINX_PORT" LLM_PROVIDER_bench_API_KEY=sk-bench \
-    LLM_PROVIDER_bench_MODELS=bench-model
+    LLM_PROVIDER_bench_MODELS=bench-model \
+    AIHIGRESS_BILLING_MODE="${BILLING_MODE:-enforce}" AIHIGRESS_UNPRICED_MODELS=default \
+    AIHIGRESS_DEFAULT_PRICE_INPUT=1 AIHIGRESS_DEFAULT_PRICE_OUTPUT=1 AIHIGRESS_BOOTSTRAP_CREDITS=100000000
 "$BIN" admin bootstrap --email bench@example.com --password benchmark1 --org bench >/dev/null
 KEY=$("$BIN" keys create --org bench --name bench | python3 -c 'import json,sys;print(json.load(sys.stdin)["key"])')
 "$BIN" serve >"$TMP/gateway.log" 2>&1 &
