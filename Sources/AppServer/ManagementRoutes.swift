@@ -1,5 +1,6 @@
 import Billing
 import Core
+import Gateway
 import Hummingbird
 import Tenancy
 
@@ -8,7 +9,9 @@ import Tenancy
 enum ManagementRoutes {
     static let apiVersion = "1.0.0"
 
-    static func register(on router: Router<AppRequestContext>, identity: Identity, billing: BillingService, maxBodyBytes: Int) {
+    static func register(
+        on router: Router<AppRequestContext>, identity: Identity, billing: BillingService, gateway: GatewayService, maxBodyBytes: Int
+    ) {
         let api = ManagementRouter(router: router, resolver: identity.resolver, maxBodyBytes: maxBodyBytes)
         AuthRoutes(identity: identity).register(on: api)
         OrganizationRoutes(identity: identity).register(on: api)
@@ -23,6 +26,7 @@ enum ManagementRoutes {
         PaymentRoutes(billing: billing).register(on: api)
         GrantCodeRoutes(billing: billing, keyRing: identity.keyRing).register(on: api)
         UsageReportRoutes(billing: billing).register(on: api)
+        LogicalModelRoutes(gateway: gateway).register(on: api)
         let document = OpenAPIDocument.make(routes: api.routes, version: apiVersion)
         api.add(.get, "/openapi.json", access: .anyone, tag: "meta", summary: "This API description (OpenAPI 3.1)") { _ in
             JSONResponse.make(document)

@@ -46,6 +46,10 @@ public struct GatewayService: Sendable {
                 prefixed.append(("\(provider.slug)/\(model)", provider.slug))
             }
         }
+        // Logical names the organisation can use; routing prefers them over a physical model of the same name.
+        for logical in registry.logicalModels where logical.orgId == identity.orgId || logical.orgId == nil {
+            plain[logical.name] = "logical"
+        }
         var all = plain.map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 } + prefixed.sorted { $0.0 < $1.0 }
         if let allowed = identity.allowedModels {
             all = all.filter { CandidateResolver.isAllowed($0.0, by: allowed) }

@@ -37,10 +37,11 @@ import TestSupport
         let roleId: String
         let invitationId: String
         let invitationToken: String
+        let logicalModelId: String
 
         /// Values for every organisation-route path parameter; `org` is filled separately.
         var ids: [String: String] {
-            ["user": memberId, "key": keyId, "role": roleId, "invitation": invitationId]
+            ["user": memberId, "key": keyId, "role": roleId, "invitation": invitationId, "model": logicalModelId, "upstream": "no-such-upstream"]
         }
     }
 
@@ -107,7 +108,10 @@ import TestSupport
         }
 
         // System routes: 403 to anyone who is not a system administrator.
-        let systemIds = ["user": b.memberId, "org": b.orgId, "code": "no-such-grant-code", "payment": "no-such-payment"]
+        let systemIds = [
+            "user": b.memberId, "org": b.orgId, "code": "no-such-grant-code", "payment": "no-such-payment", "model": b.logicalModelId,
+            "upstream": "no-such-upstream",
+        ]
         for operation in operations where operation.access == "system administrator" {
             guard let path = fill(operation, org: nil, ids: systemIds) else { continue }
             let reply = try await a.owner.send(operation.method, path, body: operation.method == .GET ? nil : [:])
@@ -191,9 +195,11 @@ import TestSupport
         guard invitation.status == 201, let invitationId = try invitation.json()["id"] as? String,
             let token = try invitation.json()["token"] as? String
         else { throw TestSetupError("invite: \(invitation.body)") }
+        let logical = try await owner.send(.POST, "/orgs/\(slug)/logical-models", body: ["name": "fixture"])
+        guard logical.status == 201, let logicalId = try logical.json()["id"] as? String else { throw TestSetupError("logical model: \(logical.body)") }
         return Tenant(
             owner: owner, orgId: orgId, slug: slug, memberId: memberClient.userId, keyId: keyId, key: secret, roleId: roleId,
-            invitationId: invitationId, invitationToken: token
+            invitationId: invitationId, invitationToken: token, logicalModelId: logicalId
         )
     }
 

@@ -39,6 +39,7 @@ struct RequestMetering: Sendable {
         for candidate in candidates {
             if let price = billing.prices.price(model: candidate.upstreamModel, providerId: candidate.provider.id, orgId: identity.orgId) {
                 prices[Self.key(candidate)] = price.scaled(byBasisPoints: candidate.provider.billingFactorBasisPoints)
+                    .scaled(byBasisPoints: candidate.priceMultiplierBasisPoints)
             }
         }
         guard !prices.isEmpty else {

@@ -4,6 +4,10 @@ import Core
 public struct Candidate: Sendable, Equatable {
     public let provider: ProviderSettings
     public let upstreamModel: String
+    /// Routing weight when it differs from the provider's own (a logical model's upstream weight).
+    public var routeWeight: Double? = nil
+    /// A logical model's price multiplier (basis points, 10000 = 1.0).
+    public var priceMultiplierBasisPoints: Int = 10_000
 }
 
 /// What an endpoint needs from a provider.
@@ -39,6 +43,9 @@ struct CandidateResolver: Sendable {
             throw APIError.forbidden("provider '\(model[..<slash])' is not allowed for this API key", code: "provider_not_allowed")
         }
         let visible = reachable.filter { identity.mayUse(providerSlug: $0.slug) }
+        if !model.contains("/"), let logical = registry.logicalModel(named: model, for: identity.orgId) {
+            return try Self.candidates(of: logical, among: visible)
+        }
         if let slash = model.firstIndex(of: "/"), let pinned = visible.first(where: { $0.slug == model[..<slash] }) {
             let upstream = String(model[model.index(after: slash)...])
             if await catalog.models(of: pinned).contains(upstream) { return [Candidate(provider: pinned, upstreamModel: upstream)] }
@@ -56,6 +63,25 @@ struct CandidateResolver: Sendable {
         return Self.weightedOrder(offering)
     }
 
+    /// A logical model's upstreams that this caller can use now: lower priority first, weighted within a priority.
+    static func candidates(of logical: LogicalModel, among visible: [ProviderSettings]) throws(APIError) -> [Candidate] {
+        let byId = Dictionary(visible.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let usable = logical.upstreams.compactMap { upstream -> (Int, Candidate)? in
+            guard let provider = byId[upstream.providerId] else { return nil }
+            return (upstream.priority, Candidate(
+                provider: provider, upstreamModel: upstream.model, routeWeight: upstream.weight,
+                priceMultiplierBasisPoints: logical.priceMultiplierBasisPoints
+            ))
+        }
+        guard !usable.isEmpty else {
+            throw APIError(
+                .serviceUnavailable, .unavailable, "no upstream of the logical model '\(logical.name)' is available to this key right now",
+                code: "logical_model_unavailable"
+            )
+        }
+        return Dictionary(grouping: usable, by: \.0).sorted { $0.key < $1.key }.flatMap { weightedOrder($0.value.map(\.1)) }
+    }
+
     /// A key allowed `gpt-4o` may use `openai/gpt-4o` too; a key allowed only `openai/gpt-4o` may not use other providers.
     static func isAllowed(_ model: String, by allowed: [String]) -> Bool {
         if allowed.contains(model) { return true }
@@ -66,7 +92,7 @@ struct CandidateResolver: Sendable {
     /// Weighted random permutation (Efraimidis–Spirakis): each item's key is u^(1/w); larger keys go first.
     static func weightedOrder(_ candidates: [Candidate]) -> [Candidate] {
         candidates
-            .map { ($0, pow(Double.random(in: Double.ulpOfOne..<1), 1 / max($0.provider.weight, 0.0001))) }
+            .map { ($0, pow(Double.random(in: Double.ulpOfOne..<1), 1 / max($0.routeWeight ?? $0.provider.weight, 0.0001))) }
             .sorted { $0.1 > $1.1 }
             .map(\.0)
     }
