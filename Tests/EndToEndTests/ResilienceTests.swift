@@ -109,3 +109,71 @@ import TestSupport
         }
     }
 }
+
+/// Per-provider and per-key request-rate limits (max_qps), shared through shared state.
+@Suite struct RateLimitedProviderTests {
+    func withProvider(_ extra: [String: String], _ body: (ServerProcess, String, FakeProvider) async throws -> Void) async throws {
+        let fake = try await FakeProvider.start(.openai, models: ["gpt-fake"])
+        defer { Task { await fake.stop() } }
+        try await TestDatabase.withFresh { location in
+            let deployment = try Deployment(database: location, extra: [
+                "LLM_PROVIDERS": "p1", "LLM_PROVIDER_p1_BASE_URL": fake.baseURL + "/v1", "LLM_PROVIDER_p1_API_KEY": "sk-one,sk-two",
+                "AIHIGRESS_UNPRICED_MODELS": "default", "AIHIGRESS_DEFAULT_PRICE_INPUT": "1", "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "1",
+            ].merging(extra) { $1 })
+            let (_, key) = try await deployment.organisationWithKey()
+            let server = try await deployment.start()
+            do {
+                try await body(server, key, fake)
+                _ = try await server.stop()
+            } catch {
+                _ = try? await server.stop()
+                throw error
+            }
+        }
+    }
+
+    /// Sends `count` requests at once (all inside one or two UTC seconds).
+    func burst(_ server: ServerProcess, _ key: String, count: Int) async throws -> [HTTPTestClient.Reply] {
+        let (path, body) = Ingress.chat.request(model: "gpt-fake", prompt: "hi", stream: false)
+        let text = JSONText.render(body)
+        return try await withThrowingTaskGroup(of: HTTPTestClient.Reply.self) { group in
+            for _ in 0..<count {
+                group.addTask { try await http.send(.POST, server.baseURL + path, headers: [("Authorization", "Bearer \(key)")], body: text) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    /// Waits for the start of a UTC second so a burst stays inside it.
+    func atTheStartOfASecond() async throws {
+        let millis = EpochMillis.now() % 1000
+        if millis > 100 { try await Task.sleep(for: .milliseconds(1000 - millis + 5)) }
+    }
+
+    @Test func aProviderBeyondItsQPSIsUnavailableForThatRequest() async throws {
+        try await withProvider(["LLM_PROVIDER_p1_MAX_QPS": "2"]) { server, key, fake in
+            try await atTheStartOfASecond()
+            let replies = try await burst(server, key, count: 6)
+            let accepted = replies.filter { $0.status == 200 }.count
+            let refused = replies.filter { $0.status == 503 }
+            // Two per second; a burst that spills into the next second may get two more.
+            #expect((2...4).contains(accepted), "\(replies.map(\.status))")
+            #expect(accepted + refused.count == 6)
+            #expect(try refused.allSatisfy { try $0.openAIError()["code"] as? String == "providers_saturated" })
+            #expect(refused.allSatisfy { $0.headers.first(name: "retry-after") == "1" })
+            #expect(fake.completions.count == accepted)
+        }
+    }
+
+    @Test func eachKeyKeepsItsOwnQPSAndThePoolUsesTheOneWithHeadroom() async throws {
+        try await withProvider(["LLM_PROVIDER_p1_KEY_MAX_QPS": "1"]) { server, key, fake in
+            try await atTheStartOfASecond()
+            let replies = try await burst(server, key, count: 3)
+            let accepted = replies.filter { $0.status == 200 }.count
+            #expect((2...3).contains(accepted), "\(replies.map(\.status))")
+            // Within one second the two accepted requests went out on different keys.
+            let keys = fake.completions.prefix(2).compactMap { $0.headers["authorization"] }
+            #expect(Set(keys).count == 2, "\(keys)")
+        }
+    }
+}

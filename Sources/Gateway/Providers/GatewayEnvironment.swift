@@ -92,6 +92,10 @@ struct EnvProviderReader {
         if let text = value("MAX_QPS") {
             if let q = Int(text), q > 0 { maxQPS = q } else { problems.append("\(name("MAX_QPS")): expected a positive integer") }
         }
+        var keyQPS: Int?
+        if let text = value("KEY_MAX_QPS") {
+            if let q = Int(text), q > 0 { keyQPS = q } else { problems.append("\(name("KEY_MAX_QPS")): expected a positive integer") }
+        }
         var retryable = ProviderSettings.defaultRetryable
         if let text = value("RETRYABLE_STATUS_CODES") {
             if let codes = StatusCodeList.parse(text) { retryable = codes } else {
@@ -146,7 +150,7 @@ struct EnvProviderReader {
             connectTimeout: resolved["CONNECT_TIMEOUT"]!,
             firstByteTimeout: resolved["FIRST_BYTE_TIMEOUT"]!,
             readTimeout: resolved["READ_TIMEOUT"]!,
-            keys: secrets.enumerated().map { UpstreamKey(id: "", label: "env-\($0.offset + 1)", secret: $0.element) },
+            keys: secrets.enumerated().map { UpstreamKey(id: "", label: "env-\($0.offset + 1)", secret: $0.element, maxQPS: keyQPS) },
             billingFactorBasisPoints: billingFactor
         )
     }

@@ -40,8 +40,16 @@ public struct ProviderStore: Sendable {
                 var stored = Set<String>()
                 for row in try await db.raw("SELECT id, fingerprint FROM provider_keys WHERE provider_id = \(bind: id)").all() {
                     let fingerprint = try row.decode(column: "fingerprint", as: String.self)
-                    if fingerprints.contains(fingerprint) {
+                    if let index = fingerprints.firstIndex(of: fingerprint) {
                         stored.insert(fingerprint)
+                        // The environment owns its keys' settings (weight, QPS), never their status.
+                        let key = provider.keys[index]
+                        try await db.raw(
+                            """
+                            UPDATE provider_keys SET weight = \(bind: key.weight), max_qps = \(bind: key.maxQPS)
+                            WHERE id = \(bind: try row.decode(column: "id", as: String.self))
+                            """
+                        ).run()
                     } else {
                         try await db.raw("DELETE FROM provider_keys WHERE id = \(bind: try row.decode(column: "id", as: String.self))").run()
                     }

@@ -84,6 +84,7 @@ public struct ProxyEngine: Sendable {
         var lastFailure: UpstreamFailure?
         var attempts = 0
         var coolingDown: [CircuitBreaker.Subject] = []
+        var saturated = false
         candidates: for candidate in candidates {
             let provider = candidate.provider
             let trialLifetime = provider.firstByteTimeout + .seconds(5)
@@ -91,10 +92,15 @@ public struct ProxyEngine: Sendable {
                 coolingDown.append(.provider(provider.id))
                 continue
             }
+            guard await resilience.providerWithinRate(provider) else {
+                saturated = true
+                continue
+            }
             var refusedKeys = Set<String>()
             while attempts < maxAttempts {
                 guard let key = await resilience.usableKey(of: provider, excluding: refusedKeys, trialLifetime: trialLifetime) else {
-                    coolingDown.append(.provider(provider.id))
+                    // Every key is cooling down or at its QPS limit: this provider is unavailable for this request.
+                    saturated = true
                     continue candidates
                 }
                 attempts += 1
@@ -121,6 +127,7 @@ public struct ProxyEngine: Sendable {
         if attempts == 0, !coolingDown.isEmpty {
             throw await resilience.allCoolingDown(coolingDown)
         }
+        if attempts == 0, saturated { throw Resilience.allSaturated }
         throw (lastFailure ?? .connection("no provider")).clientError(attempts: attempts)
     }
 

@@ -9,15 +9,35 @@ struct Resilience: Sendable {
     let sharedState: any SharedState
     let logger: Logger
 
-    /// A key of the provider that is not cooling down (weighted choice), or nil when none is.
+    /// A key of the provider that is neither cooling down nor at its QPS limit (weighted choice), or nil.
     func usableKey(of provider: ProviderSettings, excluding refused: Set<String>, trialLifetime: Duration) async -> UpstreamKey? {
         var pool = provider.keys.filter { !refused.contains($0.id) }
         while !pool.isEmpty {
             let key = CallPreparation.pickKey(pool)
-            if await breaker.standing(.key(key.id), trialLifetime: trialLifetime) != .coolingDown { return key }
+            if await breaker.standing(.key(key.id), trialLifetime: trialLifetime) != .coolingDown,
+                await withinRate("key:\(key.id)", limit: key.maxQPS)
+            {
+                return key
+            }
             pool.removeAll { $0.id == key.id }
         }
         return nil
+    }
+
+    /// Takes one request of the provider's per-second budget (`max_qps`); false when it is spent.
+    func providerWithinRate(_ provider: ProviderSettings) async -> Bool {
+        await withinRate("provider:\(provider.id)", limit: provider.maxQPS)
+    }
+
+    /// A counter per subject and UTC second in shared state, so every instance draws on one budget.
+    private func withinRate(_ subject: String, limit: Int?) async -> Bool {
+        guard let limit else { return true }
+        let second = EpochMillis.now() / 1000
+        do {
+            return try await sharedState.incrementIfWithin("qps:\(subject):\(second)", by: 1, limit: limit, ttl: .seconds(2)).applied
+        } catch {
+            return true
+        }
     }
 
     func succeeded(provider: ProviderSettings, key: UpstreamKey) async {
@@ -51,6 +71,16 @@ struct Resilience: Sendable {
             await breaker.recordSuccess(.provider(provider.id))
         }
     }
+
+    /// Every candidate is at its request-rate limit or has no key free (keys at their QPS limit or cooling down).
+    static let allSaturated: APIError = {
+        var error = APIError(
+            .serviceUnavailable, .unavailable, "every provider for this model is at its request-rate limit (max_qps) or has no key available right now; retry shortly",
+            code: "providers_saturated"
+        )
+        error.headers[.retryAfter] = "1"
+        return error
+    }()
 
     /// Every candidate is cooling down: 503 with the shortest remaining cooldown as `Retry-After`.
     func allCoolingDown(_ subjects: [CircuitBreaker.Subject]) async -> APIError {
