@@ -122,7 +122,8 @@ import TestSupport
         }
         #expect(ids.count == 1)
         for id in ids { _ = try await admin.send(["CLIENT", "KILL", "ID", id]) }
-        #expect(try await seen.waitFor(.reset, within: .seconds(10)))
+        // Generous: reconnecting is what is tested, not how fast a loaded machine schedules it.
+        #expect(try await seen.waitFor(.reset, within: .seconds(20)))
         try await state.publish("chan", "after")
         #expect(try await seen.waitFor(.message("after"), within: .seconds(5)))
         reader.cancel()

@@ -20,12 +20,11 @@ import TestSupport
                 }
             }
             let owner = try await ManagementClient.login(h.server, email: "owner@example.com", password: "password1")
-            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            var held: Int64 = 0
-            while held == 0 && ContinuousClock.now < deadline {
-                held = (try await owner.get("/orgs/acme/billing/balance").json()["held_micros"] as? NSNumber)?.int64Value ?? 0
-                if held == 0 { try await Task.sleep(for: .milliseconds(50)) }
-            }
+            // A request holds its credits before it goes upstream: once the fake has seen all three, all three hold.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+            while h.openai.completions.count < 3 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(h.openai.completions.count == 3)
+            let held = (try await owner.get("/orgs/acme/billing/balance").json()["held_micros"] as? NSNumber)?.int64Value ?? 0
             #expect(held > 0, "the streams hold credits while in flight")
 
             #expect(try await h.server.stop(signal: SIGKILL) == SIGKILL)

@@ -27,7 +27,8 @@ public enum DatabaseConnector {
                     try await withTimeout(min(.seconds(5), remaining), "database ping") { try await database.ping() }
                     return database
                 } catch {
-                    await database.close()
+                    // Closing waits for the pool's pending attempt; do it in the background so the deadline holds.
+                    Task { await database.close() }
                     throw error
                 }
             } catch {
