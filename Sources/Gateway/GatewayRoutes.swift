@@ -56,7 +56,8 @@ public struct GatewayRoutes: Sendable {
         }
         return try await gateway.engine.handle(.init(
             format: format, body: body, modelFromPath: model, streamHint: streamHint, relayHeaders: relay,
-            identity: try context.requireKey(), requestId: context.requestId, bodyBytes: bytes
+            identity: try context.requireKey(), requestId: context.requestId, bodyBytes: bytes,
+            sessionId: try SessionStickiness.sessionId(request.headers[SessionStickiness.header])
         ))
     }
 

@@ -11,6 +11,7 @@ public struct GatewayService: Sendable {
     public let catalog: ModelCatalog
     public let http: UpstreamHTTP
     let engine: ProxyEngine
+    public var stickiness: SessionStickiness { engine.stickiness }
 
     public init(
         store: ProviderStore, sharedState: any SharedState, environment: GatewayEnvironment, modelsCacheTTL: Duration, billing: BillingService,
@@ -29,6 +30,7 @@ public struct GatewayService: Sendable {
             resilience: Resilience(
                 breaker: CircuitBreaker(sharedState: sharedState, settings: environment.breaker), store: store, sharedState: sharedState, logger: logger
             ),
+            stickiness: SessionStickiness(sharedState: sharedState, ttl: environment.stickyTTL),
             maxAttempts: 3
         )
     }

@@ -177,3 +177,41 @@ import TestSupport
         }
     }
 }
+
+/// `X-Session-Id` keeps a conversation on one upstream while it is healthy.
+@Suite struct StickinessTests {
+    @Test func aSessionStaysOnItsUpstreamMovesWhenItFailsAndCanBeForgotten() async throws {
+        try await ResilienceTests().withTwoProviders { _, server, key, first, second in
+            let (path, body) = Ingress.chat.request(model: "gpt-fake", prompt: "hi", stream: false)
+            func send(_ session: String?) async throws -> Int {
+                var headers = [("Authorization", "Bearer \(key)")]
+                if let session { headers.append(("X-Session-Id", session)) }
+                return try await http.send(.POST, server.baseURL + path, headers: headers, body: JSONText.render(body)).status
+            }
+            for _ in 0..<8 { #expect(try await send("conversation-1") == 200) }
+            // All eight on one provider (without stickiness the weighted choice spreads them).
+            let counts = [first.completions.count, second.completions.count].sorted()
+            #expect(counts == [0, 8], "\(counts)")
+            let pinned = first.completions.count == 8 ? first : second
+            let other = pinned === first ? second : first
+
+            let owner = try await ManagementClient.login(server, email: "owner@example.com", password: "password1")
+            let described = try await owner.get("/orgs/acme/routing/sessions/conversation-1")
+            #expect(described.status == 200)
+            #expect(try described.json()["upstream_model"] as? String == "gpt-fake")
+            #expect(((try described.json()["expires_in"] as? Int) ?? 0) > 7000)
+
+            // The pinned upstream fails: the session moves, and stays moved.
+            pinned.setBehavior(.fail(status: 500))
+            #expect(try await send("conversation-1") == 200)
+            pinned.setBehavior(.normal)
+            for _ in 0..<3 { #expect(try await send("conversation-1") == 200) }
+            #expect(other.completions.count == 4)
+
+            // Forgetting it: 204, then 404; a malformed session id is a 400 on the gateway route.
+            #expect(try await owner.send(.DELETE, "/orgs/acme/routing/sessions/conversation-1").status == 204)
+            #expect(try await owner.get("/orgs/acme/routing/sessions/conversation-1").status == 404)
+            #expect(try await send(String(repeating: "x", count: 200)) == 400)
+        }
+    }
+}

@@ -8,11 +8,17 @@ public struct GatewayEnvironment: Sendable, Equatable {
     /// Extra headers sent to every upstream when `MASK_AS_BROWSER=true`.
     public var browserHeaders: [String: String]
     public var breaker: BreakerSettings
+    /// How long an `X-Session-Id` keeps its upstream after its last use.
+    public var stickyTTL: Duration
 
-    public init(providers: [ProviderSettings] = [], browserHeaders: [String: String] = [:], breaker: BreakerSettings = BreakerSettings()) {
+    public init(
+        providers: [ProviderSettings] = [], browserHeaders: [String: String] = [:], breaker: BreakerSettings = BreakerSettings(),
+        stickyTTL: Duration = .seconds(7200)
+    ) {
         self.providers = providers
         self.browserHeaders = browserHeaders
         self.breaker = breaker
+        self.stickyTTL = stickyTTL
     }
 
     public static func load(from env: [String: String]) throws(ConfigError) -> GatewayEnvironment {
@@ -34,8 +40,14 @@ public struct GatewayEnvironment: Sendable, Equatable {
             if let referer = env["MASK_REFERER"], !referer.isEmpty { browser["referer"] = referer }
         }
         let breaker = BreakerSettings.read(env, into: &problems)
+        var sticky = 7200
+        if let text = env["AIHIGRESS_STICKY_SESSION_TTL_SECONDS"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            if let seconds = Int(text), (1...604_800).contains(seconds) { sticky = seconds } else {
+                problems.append("AIHIGRESS_STICKY_SESSION_TTL_SECONDS: expected an integer in 1...604800, got '\(text)'")
+            }
+        }
         if !problems.isEmpty { throw ConfigError(problems: problems) }
-        return GatewayEnvironment(providers: providers, browserHeaders: browser, breaker: breaker)
+        return GatewayEnvironment(providers: providers, browserHeaders: browser, breaker: breaker, stickyTTL: .seconds(sticky))
     }
 
     static let defaultUserAgent =

@@ -15,6 +15,7 @@ public struct ProxyEngine: Sendable {
     let usageLog: Logger
     let metering: RequestMetering
     let resilience: Resilience
+    let stickiness: SessionStickiness
     /// At most this many providers are tried for one request.
     let maxAttempts: Int
     static let maxUpstreamBody = 64 * 1024 * 1024
@@ -32,6 +33,8 @@ public struct ProxyEngine: Sendable {
         let requestId: String
         /// Size of the client's body, for the prompt estimate behind the credit hold.
         let bodyBytes: Int
+        /// `X-Session-Id`, for stickiness.
+        var sessionId: String? = nil
     }
 
     func handle(_ inbound: Inbound) async throws -> Response {
@@ -42,7 +45,10 @@ public struct ProxyEngine: Sendable {
         let decoded = Result(catching: { () throws(APIError) -> ChatRequest in
             try inbound.format.codec.decodeRequest(inbound.body, model: inbound.modelFromPath, stream: stream)
         })
-        let candidates = try await resolver.resolve(model: model, for: inbound.identity, capability: .chat)
+        var candidates = try await resolver.resolve(model: model, for: inbound.identity, capability: .chat)
+        if let session = inbound.sessionId {
+            candidates = await stickiness.ordered(candidates, orgId: inbound.identity.orgId, session: session, model: model)
+        }
         let preparation = CallPreparation(format: inbound.format, body: inbound.body, decoded: decoded, stream: stream)
         let request = (try? decoded.get()) ?? ChatRequest(model: model, stream: stream)
         let ticket = try await metering.open(
@@ -52,6 +58,9 @@ public struct ProxyEngine: Sendable {
         return try await settlingFailures(ticket) {
             try await inOrder(candidates, inbound: inbound, prepare: { candidate, key throws(APIError) in try preparation.prepare(candidate, key: key) }) { call in
                 let response = try await send(call, stream: stream, inbound: inbound)
+                if let session = inbound.sessionId {
+                    await stickiness.remember(call.candidate, orgId: inbound.identity.orgId, session: session, model: model)
+                }
                 if stream {
                     return streamingResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
                 }
