@@ -31,7 +31,7 @@ public struct GatewayService: Sendable {
                 breaker: CircuitBreaker(sharedState: sharedState, settings: environment.breaker), store: store, sharedState: sharedState, logger: logger
             ),
             stickiness: SessionStickiness(sharedState: sharedState, ttl: environment.stickyTTL),
-            maxAttempts: 3
+            maxAttempts: environment.breaker.maxAttempts, failoverBudget: environment.breaker.failoverBudget
         )
     }
 

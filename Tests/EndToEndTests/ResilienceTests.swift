@@ -7,7 +7,8 @@ import TestSupport
 /// Cooldowns and refused keys over the real server with two OpenAI-compatible fakes serving the same model.
 @Suite struct ResilienceTests {
     func withTwoProviders(
-        cooldownSeconds: Int = 60, _ body: (Deployment, ServerProcess, String, FakeProvider, FakeProvider) async throws -> Void
+        cooldownSeconds: Int = 60, extra: [String: String] = [:],
+        _ body: (Deployment, ServerProcess, String, FakeProvider, FakeProvider) async throws -> Void
     ) async throws {
         let first = try await FakeProvider.start(.openai, models: ["gpt-fake"])
         let second = try await FakeProvider.start(.openai, models: ["gpt-fake"])
@@ -19,7 +20,7 @@ import TestSupport
                 "LLM_PROVIDER_p2_BASE_URL": second.baseURL + "/v1", "LLM_PROVIDER_p2_API_KEY": "sk-second",
                 "AIHIGRESS_UNPRICED_MODELS": "default", "AIHIGRESS_DEFAULT_PRICE_INPUT": "1", "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "1",
                 "AIHIGRESS_BREAKER_FAILURES": "2", "AIHIGRESS_BREAKER_COOLDOWN_SECONDS": String(cooldownSeconds),
-            ])
+            ].merging(extra) { $1 })
             let (_, key) = try await deployment.organisationWithKey()
             let server = try await deployment.start()
             do {
@@ -67,6 +68,26 @@ import TestSupport
             #expect(try await chat(server, key, model: "p1/gpt-fake").status == 200)
             #expect(try await chat(server, key, model: "p1/gpt-fake").status == 200)
             #expect(first.completions.count == 4)
+        }
+    }
+
+    @Test func theAttemptAndTimeBudgetsBoundFailover() async throws {
+        try await withTwoProviders(extra: ["AIHIGRESS_FAILOVER_MAX_ATTEMPTS": "1"]) { _, server, key, first, second in
+            first.setBehavior(.fail(status: 500))
+            second.setBehavior(.fail(status: 500))
+            let reply = try await chat(server, key, model: "gpt-fake")
+            #expect(reply.status == 502)
+            #expect(first.completions.count + second.completions.count == 1, "one attempt only")
+        }
+        try await withTwoProviders(extra: [
+            "AIHIGRESS_FAILOVER_BUDGET_SECONDS": "1", "LLM_PROVIDER_p1_FIRST_BYTE_TIMEOUT": "1.2", "LLM_PROVIDER_p2_FIRST_BYTE_TIMEOUT": "1.2",
+        ]) { _, server, key, first, second in
+            first.setBehavior(.delayHead(.seconds(3)))
+            second.setBehavior(.delayHead(.seconds(3)))
+            let reply = try await chat(server, key, model: "gpt-fake")
+            // The first attempt times out after the budget is spent, so no second one starts.
+            #expect(reply.status == 504)
+            #expect(first.completions.count + second.completions.count == 1)
         }
     }
 

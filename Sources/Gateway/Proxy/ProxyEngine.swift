@@ -18,6 +18,8 @@ public struct ProxyEngine: Sendable {
     let stickiness: SessionStickiness
     /// At most this many providers are tried for one request.
     let maxAttempts: Int
+    /// No new attempt starts after this much time since the first.
+    let failoverBudget: Duration
     static let maxUpstreamBody = 64 * 1024 * 1024
 
     struct Inbound: Sendable {
@@ -94,7 +96,9 @@ public struct ProxyEngine: Sendable {
         var attempts = 0
         var coolingDown: [CircuitBreaker.Subject] = []
         var saturated = false
+        let started = ContinuousClock.now
         candidates: for candidate in candidates {
+            if attempts > 0 && started.duration(to: .now) >= failoverBudget { break }
             let provider = candidate.provider
             let trialLifetime = provider.firstByteTimeout + .seconds(5)
             if await resilience.breaker.standing(.provider(provider.id), trialLifetime: trialLifetime) == .coolingDown {
