@@ -19,7 +19,8 @@ import TestSupport
             let cases: [([(String, String)], String)] = [
                 ([], "invalid_api_key"),
                 ([("Authorization", "Bearer ahg-wrong")], "invalid_api_key"),
-                ([("Authorization", "Bearer " + key.dropLast() + "X")], "invalid_api_key"),
+                // The same shape with the last character changed (to one it surely is not).
+                ([("Authorization", "Bearer " + key.dropLast() + (key.hasSuffix("X") ? "Y" : "X"))], "invalid_api_key"),
                 ([("Authorization", "Basic \(key)")], "invalid_api_key"),
             ]
             for (headers, code) in cases {
