@@ -130,23 +130,12 @@ public final class FakeOIDCProvider: Sendable {
         router.post("/token") { request, _ in
             var request = request
             let body = try await request.collectBody(upTo: 1024 * 1024)
-            return try await fake.token(request, form: Self.parseForm(String(buffer: body)))
+            return try await fake.token(request, form: LoopbackServer.form(String(buffer: body)))
         }
         router.get("/jwks") { _, _ in fake.jwks() }
         router.get("/user") { request, _ in fake.githubUser(request) }
         router.get("/user/emails") { request, _ in fake.githubEmails(request) }
-        let ready = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "fake-oidc")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ready.stream.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw TestSetupError("fake OIDC provider did not start") }
+        let (port, task) = try await LoopbackServer.start(router, name: "fake OIDC provider")
         fake.state.withLockedValue {
             $0.port = port
             $0.task = task
@@ -272,15 +261,6 @@ public final class FakeOIDCProvider: Sendable {
         return state.withLockedValue { $0.accessTokens[token] }
     }
 
-    static func parseForm(_ text: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
-            out[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return out
-    }
 }
 
 struct FakeIDToken: JWTPayload {

@@ -76,18 +76,7 @@ public final class FakeProvider: Sendable {
             fake.record(request, body: body)
             return try await fake.answer(request, body: body)
         }
-        let ready = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "fake-provider")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ready.stream.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw TestSetupError("fake provider did not start") }
+        let (port, task) = try await LoopbackServer.start(router, name: "fake provider")
         fake.state.withLockedValue {
             $0.port = port
             $0.task = task

@@ -113,18 +113,7 @@ public final class FakeStripe: Sendable {
             let bytes = try await request.collectBody(upTo: 1024 * 1024)
             return await fake.createIntent(request, body: String(buffer: bytes))
         }
-        let ready = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "fake-stripe")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ready.stream.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw TestSetupError("fake Stripe did not start") }
+        let (port, task) = try await LoopbackServer.start(router, name: "fake Stripe")
         fake.state.withLockedValue {
             $0.port = port
             $0.task = task
@@ -139,7 +128,7 @@ public final class FakeStripe: Sendable {
     }
 
     private func createIntent(_ request: Request, body: String) async -> Response {
-        let form = Self.parseForm(body)
+        let form = LoopbackServer.form(body)
         let authorization = request.headers[.authorization]
         let key = request.headers[HTTPField.Name("Idempotency-Key")!]
         let contentType = request.headers[.contentType]
@@ -255,18 +244,5 @@ public final class FakeStripe: Sendable {
         var error: [String: JSONValue] = ["type": .string(type), "message": .string(message)]
         if let param { error["param"] = .string(param) }
         return .object(["error": .object(error)])
-    }
-
-    /// `application/x-www-form-urlencoded`: `+` is a space, `%XX` a byte.
-    static func parseForm(_ body: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ text: Substring) -> String {
-                (String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? String(text)
-            }
-            out[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return out
     }
 }

@@ -61,7 +61,7 @@ public enum StripeSignature {
         var signed = Array("\(timestamp).".utf8)
         signed.append(contentsOf: payload)
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(mac)
     }
 
     /// A complete header value, as Stripe sends it.

@@ -37,7 +37,7 @@ enum RefreshTokenFormat {
 
     static func successor(of token: String, keyRing: KeyRing) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("successor:\(token)".utf8), using: keyRing.key(for: .tokenHash))
-        return prefix + mac.map { String(format: "%02x", $0) }.joined()
+        return prefix + Hex.lowercase(mac)
     }
 
     static func isWellFormed(_ token: String) -> Bool {
