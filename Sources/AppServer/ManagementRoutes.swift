@@ -10,9 +10,10 @@ enum ManagementRoutes {
     static let apiVersion = "1.0.0"
 
     static func register(
-        on router: Router<AppRequestContext>, identity: Identity, billing: BillingService, gateway: GatewayService, maxBodyBytes: Int
+        on router: Router<AppRequestContext>, identity: Identity, keys: APIKeyAuthenticator, billing: BillingService, gateway: GatewayService,
+        maxBodyBytes: Int
     ) {
-        let api = ManagementRouter(router: router, resolver: identity.resolver, maxBodyBytes: maxBodyBytes)
+        let api = ManagementRouter(router: router, resolver: identity.resolver, keys: keys, maxBodyBytes: maxBodyBytes)
         AuthRoutes(identity: identity).register(on: api)
         OrganizationRoutes(identity: identity).register(on: api)
         MemberRoutes(identity: identity).register(on: api)

@@ -18,7 +18,9 @@ public enum Server {
         router.add(middleware: EdgeMiddleware(logger: Logger(label: "aihigress.access")))
         HealthRoutes(database: runtime.database, sharedState: runtime.sharedState).register(on: router)
         GatewayRoutes(authenticator: authenticator, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes).register(on: router)
-        ManagementRoutes.register(on: router, identity: identity, billing: billing, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes)
+        ManagementRoutes.register(
+            on: router, identity: identity, keys: authenticator, billing: billing, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes
+        )
         return router
     }
 

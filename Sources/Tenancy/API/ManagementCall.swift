@@ -9,6 +9,8 @@ public struct ManagementCall: Sendable {
     public let context: AppRequestContext
     public let principal: Principal?
     public let org: OrgAccess?
+    /// The API key of an `.apiKey` route (its organisation is `org`).
+    public let apiKey: APIKeyIdentity?
     let maxBodyBytes: Int
 
     public var requestId: String { context.requestId }
@@ -26,7 +28,7 @@ public struct ManagementCall: Sendable {
         return org
     }
 
-    public var actor: Actor { principal?.actor ?? .system }
+    public var actor: Actor { principal?.actor ?? apiKey.map { .apiKey($0.keyId) } ?? .system }
 
     public func parameter(_ name: String) throws(APIError) -> String {
         guard let value = context.parameters.get(name), !value.isEmpty else {

@@ -12,6 +12,9 @@ public enum Access: Sendable, Equatable {
     case org(Permission)
     /// Platform operators only.
     case system
+    /// An organisation's API key, acting in the key's own organisation with `Permission.heldByAPIKeys`: the
+    /// key-facing twin of an `.org` route (same handler, path without `/orgs/{org}`).
+    case apiKey(Permission)
 }
 
 /// One management endpoint as registered: the router, the OpenAPI document and the isolation tests read this list.

@@ -50,6 +50,9 @@ public enum OpenAPIDocument {
         case .org(let permission):
             op["x-access"] = "organisation member"
             op["x-permission"] = .string(permission.rawValue)
+        case .apiKey:
+            op["x-access"] = "api key"
+            op["security"] = .array([.object(["apiKey": .array([])])])
         }
         return .object(op)
     }
@@ -64,6 +67,10 @@ public enum OpenAPIDocument {
     private static let components: JSONValue = .object([
         "securitySchemes": .object([
             "bearer": .object(["type": "http", "scheme": "bearer", "bearerFormat": "JWT"]),
+            "apiKey": .object([
+                "type": "http", "scheme": "bearer",
+                "description": "An organisation's API key (also accepted as x-api-key); it acts in its own organisation.",
+            ]),
             "cookie": .object([
                 "type": "apiKey", "in": "cookie", "name": .string(PrincipalResolver.accessCookie),
                 "description": "Browser sessions; unsafe methods also need the X-CSRF-Token header.",

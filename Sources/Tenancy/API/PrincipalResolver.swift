@@ -78,6 +78,28 @@ public struct PrincipalResolver: Sendable {
         }
     }
 
+    /// An API key's standing in its own organisation: the permissions keys hold (`Permission.heldByAPIKeys`).
+    public func keyAccess(_ identity: APIKeyIdentity) async throws -> OrgAccess {
+        guard let row = try await database.first(
+            "SELECT id, slug, name, status FROM organizations WHERE id = \(bind: identity.orgId)"
+        ) else {
+            throw APIError.notFound("organization not found", code: "organization_not_found")
+        }
+        let org = Organization(
+            id: try row.decode(column: "id", as: String.self), slug: try row.decode(column: "slug", as: String.self),
+            name: try row.decode(column: "name", as: String.self), status: try row.decode(column: "status", as: String.self)
+        )
+        guard org.status == "active" else {
+            throw APIError.forbidden("organization '\(org.slug)' is suspended", code: "organization_suspended")
+        }
+        return OrgAccess(org: org, role: "api_key", permissions: Permission.heldByAPIKeys)
+    }
+
+    /// An API key sent as `Authorization: Bearer` or `x-api-key`.
+    static func presentedAPIKey(_ request: Request) -> String? {
+        bearerToken(request) ?? request.headers[HTTPField.Name("x-api-key")!]
+    }
+
     static func bearerToken(_ request: Request) -> String? {
         guard let authorization = request.headers[.authorization] else { return nil }
         let parts = authorization.split(separator: " ", maxSplits: 1)

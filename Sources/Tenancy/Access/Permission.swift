@@ -47,6 +47,10 @@ public enum Permission: String, Sendable, CaseIterable, Comparable {
 
     public static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
 
+    /// What an API key may do on the management routes it is admitted to: read routing and providers, and forget
+    /// its organisation's sticky sessions. Nothing that changes members, keys, money or configuration.
+    public static let heldByAPIKeys: Set<Permission> = [.routingView, .routingManage, .providersView]
+
     /// Parses a list of permission names, naming the first unknown one.
     public static func parseList(_ names: [String], field: String) throws(APIError) -> Set<Permission> {
         var out = Set<Permission>()
