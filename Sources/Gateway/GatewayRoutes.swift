@@ -57,7 +57,8 @@ public struct GatewayRoutes: Sendable {
         return try await gateway.engine.handle(.init(
             format: format, body: body, modelFromPath: model, streamHint: streamHint, relayHeaders: relay,
             identity: try context.requireKey(), requestId: context.requestId, bodyBytes: bytes,
-            sessionId: try SessionStickiness.sessionId(request.headers[SessionStickiness.header])
+            sessionId: try SessionStickiness.sessionId(request.headers[SessionStickiness.header]),
+            strategy: try RoutingStrategy.requested(request.headers[RoutingStrategy.header])
         ))
     }
 
@@ -65,7 +66,8 @@ public struct GatewayRoutes: Sendable {
         var request = request
         let (body, bytes) = try await request.sizedJSONObject(limit: maxBodyBytes)
         return try await gateway.engine.forward(
-            body, bodyBytes: bytes, capability: capability, identity: try context.requireKey(), requestId: context.requestId
+            body, bodyBytes: bytes, capability: capability, identity: try context.requireKey(), requestId: context.requestId,
+            strategy: try RoutingStrategy.requested(request.headers[RoutingStrategy.header])
         )
     }
 

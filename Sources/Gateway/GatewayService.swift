@@ -5,13 +5,17 @@ import ServiceLifecycle
 import Tenancy
 
 /// The gateway's parts wired together: provider registry, model catalogue, upstream HTTP and the proxy engine.
-/// `services` run in the server's service group (registry reloads, catalogue refresh).
+/// `services` run in the server's service group (registry reloads, catalogue refresh, health probes).
 public struct GatewayService: Sendable {
     public let registry: ProviderRegistry
     public let catalog: ModelCatalog
     public let http: UpstreamHTTP
+    public let health: ProviderHealth
+    public let prober: HealthProber
+    public let metrics: UpstreamMetrics
     let engine: ProxyEngine
     public var stickiness: SessionStickiness { engine.stickiness }
+    public var context: SessionContext { engine.context }
 
     public init(
         store: ProviderStore, sharedState: any SharedState, environment: GatewayEnvironment, modelsCacheTTL: Duration, billing: BillingService,
@@ -24,6 +28,22 @@ public struct GatewayService: Sendable {
         self.registry = registry
         self.catalog = catalog
         self.http = http
+        let probes = environment.healthProbes
+        let health = ProviderHealth(
+            sharedState: sharedState, failuresToDown: probes.failuresToDown, recordLifetime: probes.recordLifetime, logger: logger
+        )
+        self.health = health
+        let metrics = UpstreamMetrics(sharedState: sharedState, logger: logger)
+        self.metrics = metrics
+        self.prober = HealthProber(
+            registry: registry, catalog: catalog, http: http, builder: builder, health: health, sharedState: sharedState, settings: probes,
+            logger: logger,
+            // A chat probe is a real sample of that upstream; a model listing says nothing about a model's latency.
+            observer: { provider, seen in
+                guard let model = seen.model else { return }
+                metrics.observe(.init(providerId: provider.id, model: model), latency: seen.latency, succeeded: seen.succeeded)
+            }
+        )
         self.engine = ProxyEngine(
             resolver: CandidateResolver(registry: registry, catalog: catalog), http: http, builder: builder,
             usageLog: Logger(label: "aihigress.gateway"), metering: RequestMetering(billing: billing, logger: logger),
@@ -31,11 +51,18 @@ public struct GatewayService: Sendable {
                 breaker: CircuitBreaker(sharedState: sharedState, settings: environment.breaker), store: store, sharedState: sharedState, logger: logger
             ),
             stickiness: SessionStickiness(sharedState: sharedState, ttl: environment.stickyTTL),
+            context: SessionContext(
+                sharedState: sharedState, ttl: environment.stickyTTL, turns: environment.routing.contextTurns,
+                characters: environment.routing.contextCharacters
+            ),
+            planner: RoutePlanner(
+                metrics: metrics, prices: billing.prices, isDown: { [health] in health.isDown($0) }, defaultStrategy: environment.routing.defaultStrategy
+            ),
             maxAttempts: environment.breaker.maxAttempts, failoverBudget: environment.breaker.failoverBudget
         )
     }
 
-    public var services: [any Service] { [registry, catalog] }
+    public var services: [any Service] { [registry, catalog, prober, metrics] }
 
     /// The organisation's models: each plain id once, plus `slug/model` for every provider offering it.
     func visibleModels(for identity: APIKeyIdentity) async throws -> [(id: String, owner: String)] {

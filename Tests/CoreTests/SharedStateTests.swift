@@ -23,6 +23,15 @@ import TestSupport
         await state.shutdown()
     }
 
+    @Test(arguments: backends) func getManyAnswersInOrderWithGapsForAbsentKeys(_ backend: TestSharedState.Backend) async throws {
+        guard let state = try TestSharedState.make(backend) else { return }
+        try await state.set("m1", "one", ttl: nil)
+        _ = try await state.increment("m3", by: 3, ttl: .seconds(30))
+        #expect(try await state.getMany(["m1", "m2", "m3", "m1"]) == ["one", nil, "3", "one"])
+        #expect(try await state.getMany([]) == [])
+        await state.shutdown()
+    }
+
     @Test(arguments: backends) func setIfAbsentStoresOnlyOnce(_ backend: TestSharedState.Backend) async throws {
         guard let state = try TestSharedState.make(backend) else { return }
         #expect(try await state.setIfAbsent("once", "a", ttl: .seconds(10)))

@@ -55,6 +55,8 @@ struct GatewayHarness {
                 "AIHIGRESS_UNPRICED_MODELS": "default",
                 "AIHIGRESS_DEFAULT_PRICE_INPUT": "1",
                 "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "2",
+                // Background health probes would add requests the fakes count (tests that want them turn them on).
+                "AIHIGRESS_HEALTH_PROBE_INTERVAL_SECONDS": "0",
             ]
             if openAIServesResponses { env["LLM_PROVIDER_oa_RESPONSES_PATH"] = "/v1/responses" }
             let deployment = try Deployment(database: location, extra: env.merging(extra) { $1 })

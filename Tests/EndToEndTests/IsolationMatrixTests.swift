@@ -42,7 +42,7 @@ import TestSupport
         /// Values for every organisation-route path parameter; `org` is filled separately.
         var ids: [String: String] {
             ["user": memberId, "key": keyId, "role": roleId, "invitation": invitationId, "model": logicalModelId, "upstream": "no-such-upstream",
-             "session": "no-such-session"]
+             "session": "no-such-session", "provider": "no-such-provider"]
         }
     }
 

@@ -6,33 +6,6 @@ import TestSupport
 
 /// Cooldowns and refused keys over the real server with two OpenAI-compatible fakes serving the same model.
 @Suite struct ResilienceTests {
-    func withTwoProviders(
-        cooldownSeconds: Int = 60, extra: [String: String] = [:],
-        _ body: (Deployment, ServerProcess, String, FakeProvider, FakeProvider) async throws -> Void
-    ) async throws {
-        let first = try await FakeProvider.start(.openai, models: ["gpt-fake"])
-        let second = try await FakeProvider.start(.openai, models: ["gpt-fake"])
-        defer { Task { await first.stop(); await second.stop() } }
-        try await TestDatabase.withFresh { location in
-            let deployment = try Deployment(database: location, extra: [
-                "LLM_PROVIDERS": "p1,p2",
-                "LLM_PROVIDER_p1_BASE_URL": first.baseURL + "/v1", "LLM_PROVIDER_p1_API_KEY": "sk-first-a,sk-first-b",
-                "LLM_PROVIDER_p2_BASE_URL": second.baseURL + "/v1", "LLM_PROVIDER_p2_API_KEY": "sk-second",
-                "AIHIGRESS_UNPRICED_MODELS": "default", "AIHIGRESS_DEFAULT_PRICE_INPUT": "1", "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "1",
-                "AIHIGRESS_BREAKER_FAILURES": "2", "AIHIGRESS_BREAKER_COOLDOWN_SECONDS": String(cooldownSeconds),
-            ].merging(extra) { $1 })
-            let (_, key) = try await deployment.organisationWithKey()
-            let server = try await deployment.start()
-            do {
-                try await body(deployment, server, key, first, second)
-                _ = try await server.stop()
-            } catch {
-                _ = try? await server.stop()
-                throw error
-            }
-        }
-    }
-
     func chat(_ server: ServerProcess, _ key: String, model: String) async throws -> HTTPTestClient.Reply {
         let (path, body) = Ingress.chat.request(model: model, prompt: "hi", stream: false)
         return try await http.send(.POST, server.baseURL + path, headers: [("Authorization", "Bearer \(key)")], body: JSONText.render(body))
@@ -165,12 +138,6 @@ import TestSupport
         }
     }
 
-    /// Waits for the start of a UTC second so a burst stays inside it.
-    func atTheStartOfASecond() async throws {
-        let millis = EpochMillis.now() % 1000
-        if millis > 100 { try await Task.sleep(for: .milliseconds(1000 - millis + 5)) }
-    }
-
     @Test func aProviderBeyondItsQPSIsUnavailableForThatRequest() async throws {
         try await withProvider(["LLM_PROVIDER_p1_MAX_QPS": "2"]) { server, key, fake in
             try await atTheStartOfASecond()
@@ -202,7 +169,7 @@ import TestSupport
 /// `X-Session-Id` keeps a conversation on one upstream while it is healthy.
 @Suite struct StickinessTests {
     @Test func aSessionStaysOnItsUpstreamMovesWhenItFailsAndCanBeForgotten() async throws {
-        try await ResilienceTests().withTwoProviders { _, server, key, first, second in
+        try await withTwoProviders { _, server, key, first, second in
             let (path, body) = Ingress.chat.request(model: "gpt-fake", prompt: "hi", stream: false)
             func send(_ session: String?) async throws -> Int {
                 var headers = [("Authorization", "Bearer \(key)")]

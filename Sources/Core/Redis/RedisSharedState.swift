@@ -24,6 +24,14 @@ public final class RedisSharedState: SharedState {
         try await client.send(["GET", prefix + key]).string
     }
 
+    public func getMany(_ keys: [String]) async throws -> [String?] {
+        guard !keys.isEmpty else { return [] }
+        guard case .array(let values) = try await client.send(["MGET"] + keys.map { prefix + $0 }), values.count == keys.count else {
+            throw SharedStateError("MGET answered with an unexpected reply")
+        }
+        return values.map(\.string)
+    }
+
     public func set(_ key: String, _ value: String, ttl: Duration?) async throws {
         var command = ["SET", prefix + key, value]
         if let ttl { command += ["PX", ttlArgument(ttl)] }

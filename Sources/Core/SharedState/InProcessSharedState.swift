@@ -40,6 +40,8 @@ public actor InProcessSharedState: SharedState {
 
     public func get(_ key: String) -> String? { live(key)?.value }
 
+    public func getMany(_ keys: [String]) -> [String?] { keys.map { live($0)?.value } }
+
     public func set(_ key: String, _ value: String, ttl: Duration?) {
         store(key, Entry(value: value, expiresAt: expiry(ttl)))
     }

@@ -3,6 +3,8 @@
 /// in-process for a single one. Values are strings; durations are at millisecond precision.
 public protocol SharedState: Sendable {
     func get(_ key: String) async throws -> String?
+    /// Several values in one round trip, in the order of `keys` (nil where absent).
+    func getMany(_ keys: [String]) async throws -> [String?]
     /// Stores `value`; `ttl` nil keeps it until deleted.
     func set(_ key: String, _ value: String, ttl: Duration?) async throws
     /// Stores `value` only if the key is absent; returns whether it stored.

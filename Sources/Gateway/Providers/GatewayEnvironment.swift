@@ -10,15 +10,19 @@ public struct GatewayEnvironment: Sendable, Equatable {
     public var breaker: BreakerSettings
     /// How long an `X-Session-Id` keeps its upstream after its last use.
     public var stickyTTL: Duration
+    public var healthProbes: HealthProbeSettings
+    public var routing: RoutingSettings
 
     public init(
         providers: [ProviderSettings] = [], browserHeaders: [String: String] = [:], breaker: BreakerSettings = BreakerSettings(),
-        stickyTTL: Duration = .seconds(7200)
+        stickyTTL: Duration = .seconds(7200), healthProbes: HealthProbeSettings = HealthProbeSettings(), routing: RoutingSettings = RoutingSettings()
     ) {
         self.providers = providers
         self.browserHeaders = browserHeaders
         self.breaker = breaker
         self.stickyTTL = stickyTTL
+        self.healthProbes = healthProbes
+        self.routing = routing
     }
 
     public static func load(from env: [String: String]) throws(ConfigError) -> GatewayEnvironment {
@@ -46,8 +50,13 @@ public struct GatewayEnvironment: Sendable, Equatable {
                 problems.append("AIHIGRESS_STICKY_SESSION_TTL_SECONDS: expected an integer in 1...604800, got '\(text)'")
             }
         }
+        let healthProbes = HealthProbeSettings.read(env, into: &problems)
+        let routing = RoutingSettings.read(env, into: &problems)
         if !problems.isEmpty { throw ConfigError(problems: problems) }
-        return GatewayEnvironment(providers: providers, browserHeaders: browser, breaker: breaker, stickyTTL: .seconds(sticky))
+        return GatewayEnvironment(
+            providers: providers, browserHeaders: browser, breaker: breaker, stickyTTL: .seconds(sticky), healthProbes: healthProbes,
+            routing: routing
+        )
     }
 
     static let defaultUserAgent =

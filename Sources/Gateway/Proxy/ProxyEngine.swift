@@ -16,6 +16,8 @@ public struct ProxyEngine: Sendable {
     let metering: RequestMetering
     let resilience: Resilience
     let stickiness: SessionStickiness
+    let context: SessionContext
+    let planner: RoutePlanner
     /// At most this many providers are tried for one request.
     let maxAttempts: Int
     /// No new attempt starts after this much time since the first.
@@ -37,6 +39,8 @@ public struct ProxyEngine: Sendable {
         let bodyBytes: Int
         /// `X-Session-Id`, for stickiness.
         var sessionId: String? = nil
+        /// `X-Routing-Strategy`, overriding the logical model's and the default.
+        var strategy: RoutingStrategy? = nil
     }
 
     func handle(_ inbound: Inbound) async throws -> Response {
@@ -47,7 +51,7 @@ public struct ProxyEngine: Sendable {
         let decoded = Result(catching: { () throws(APIError) -> ChatRequest in
             try inbound.format.codec.decodeRequest(inbound.body, model: inbound.modelFromPath, stream: stream)
         })
-        var candidates = try await resolver.resolve(model: model, for: inbound.identity, capability: .chat)
+        var candidates = try await routed(model, identity: inbound.identity, capability: .chat, strategy: inbound.strategy)
         if let session = inbound.sessionId {
             candidates = await stickiness.ordered(candidates, orgId: inbound.identity.orgId, session: session, model: model)
         }
@@ -58,17 +62,27 @@ public struct ProxyEngine: Sendable {
             maxOutputTokens: request.maxOutputTokens
         )
         return try await settlingFailures(ticket) {
-            try await inOrder(candidates, inbound: inbound, prepare: { candidate, key throws(APIError) in try preparation.prepare(candidate, key: key) }) { call in
+            try await inOrder(candidates, inbound: inbound, prepare: { candidate, key throws(APIError) in try preparation.prepare(candidate, key: key) }) { call, attempt in
                 let response = try await send(call, stream: stream, inbound: inbound)
+                attempt.firstByte()
                 if let session = inbound.sessionId {
                     await stickiness.remember(call.candidate, orgId: inbound.identity.orgId, session: session, model: model)
                 }
                 if stream {
-                    return streamingResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
+                    return streamingResponse(response, call: call, attempt: attempt, inbound: inbound, request: request, model: model, ticket: ticket)
                 }
-                return try await completeResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
+                let answer = try await completeResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
+                attempt.finish(.succeeded)
+                return answer
             }
         }
+    }
+
+    /// The organisation's candidates for the model, in the order the routing strategy tries them.
+    private func routed(_ model: String, identity: APIKeyIdentity, capability: Capability, strategy requested: RoutingStrategy?) async throws -> [Candidate] {
+        let candidates = try await resolver.resolve(model: model, for: identity, capability: capability)
+        let strategy = planner.strategy(requested: requested, logical: resolver.logicalModel(model, orgId: identity.orgId))
+        return try planner.order(candidates, strategy: strategy, orgId: identity.orgId)
     }
 
     /// When no response reaches the client, nothing was produced: the hold is released without a charge.
@@ -90,7 +104,7 @@ public struct ProxyEngine: Sendable {
     /// client when it throws. After the last attempt the client gets the last failure, naming how many were tried.
     private func inOrder(
         _ candidates: [Candidate], inbound: Inbound, prepare: (Candidate, UpstreamKey) throws(APIError) -> PreparedCall,
-        perform: (PreparedCall) async throws -> Response
+        perform: (PreparedCall, UpstreamAttempt) async throws -> Response
     ) async throws -> Response {
         var lastFailure: UpstreamFailure?
         var attempts = 0
@@ -118,12 +132,14 @@ public struct ProxyEngine: Sendable {
                 }
                 attempts += 1
                 let call = try prepare(candidate, key)
+                let attempt = planner.metrics.begin(.init(providerId: provider.id, model: candidate.upstreamModel))
                 do {
-                    let response = try await perform(call)
+                    let response = try await perform(call, attempt)
                     await resilience.succeeded(provider: provider, key: key)
                     return response
                 } catch {
                     let failure = UpstreamFailure.classify(error)
+                    attempt.finish(failure.countsAgainst(provider) ? .failed : .neutral)
                     lastFailure = failure
                     logAttemptFailure(failure, call: call, inbound: inbound)
                     await resilience.failed(provider: provider, key: key, failure: failure)
@@ -175,8 +191,10 @@ public struct ProxyEngine: Sendable {
         guard let json = try? JSONText.parse(body.readableBytesView) else { throw UpstreamFailure.malformed("not JSON") }
         let codec = call.candidate.provider.kind.codec
         if call.passthrough {
-            let usage = inbound.format == .responses ? ResponsesUsage.read(json) : (try? codec.decodeResponse(json, model: model))?.usage
+            let decoded = inbound.format == .responses ? nil : try? codec.decodeResponse(json, model: model)
+            let usage = inbound.format == .responses ? ResponsesUsage.read(json) : decoded?.usage
             await finish(ticket, usage: usage, call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
+            await remember(inbound, request: request, call: call, model: model, output: decoded?.text ?? ResponsesUsage.outputText(json), outcome: "completed")
             return Self.json(body)
         }
         let decoded: ChatResponse
@@ -186,18 +204,20 @@ public struct ProxyEngine: Sendable {
             throw UpstreamFailure.malformed(error.message)
         }
         await finish(ticket, usage: decoded.usage, call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
+        await remember(inbound, request: request, call: call, model: model, output: decoded.text, outcome: "completed")
         let encoded = inbound.format.codec.encodeResponse(decoded, for: request)
         return Self.json(ByteBuffer(bytes: JSONText.bytes(encoded)))
     }
 
     private func streamingResponse(
-        _ response: HTTPClientResponse, call: PreparedCall, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
+        _ response: HTTPClientResponse, call: PreparedCall, attempt: UpstreamAttempt, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
     ) -> Response {
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
         let engine = self
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var relay = StreamRelay(call: call, format: inbound.format, request: request, clientModel: model)
+            if inbound.sessionId != nil { relay.snippetLimit = engine.context.isEnabled ? engine.context.characters + 1 : 0 }
             var outcome = "completed"
             do {
                 do {
@@ -225,6 +245,8 @@ public struct ProxyEngine: Sendable {
             } catch is ClientWrite.Gone {
                 outcome = "client_disconnected"
             }
+            attempt.finish(outcome == "upstream_cut" || outcome == "upstream_error" ? .failed : .succeeded)
+            await engine.remember(inbound, request: request, call: call, model: model, output: relay.outputSnippet, outcome: outcome)
             await engine.finish(
                 ticket, usage: relay.usage, call: call, inbound: inbound, outcome: outcome, streamed: true, outputCharacters: relay.outputCharacters
             )
@@ -233,12 +255,13 @@ public struct ProxyEngine: Sendable {
 
     /// Embeddings and image generation: OpenAI-compatible providers only, forwarded as they are (model replaced).
     func forward(
-        _ body: [String: JSONValue], bodyBytes: Int, capability: Capability, identity: APIKeyIdentity, requestId: String
+        _ body: [String: JSONValue], bodyBytes: Int, capability: Capability, identity: APIKeyIdentity, requestId: String,
+        strategy: RoutingStrategy? = nil
     ) async throws -> Response {
         let fields = Fields(body)
         let model = try fields.requiredString("model")
         let images = capability == .images ? max(1, try fields.int("n") ?? 1) : 0
-        let candidates = try await resolver.resolve(model: model, for: identity, capability: capability)
+        let candidates = try await routed(model, identity: identity, capability: capability, strategy: strategy)
         let inbound = Inbound(
             format: .chatCompletions, body: body, modelFromPath: nil, streamHint: nil, relayHeaders: [], identity: identity, requestId: requestId,
             bodyBytes: bodyBytes
@@ -257,9 +280,11 @@ public struct ProxyEngine: Sendable {
             )
         }
         return try await settlingFailures(ticket) {
-            try await inOrder(candidates, inbound: inbound, prepare: prepare) { call in
+            try await inOrder(candidates, inbound: inbound, prepare: prepare) { call, attempt in
                 let response = try await send(call, stream: false, inbound: inbound)
+                attempt.firstByte()
                 let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
+                attempt.finish(.succeeded)
                 let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
                     Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
                           outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
@@ -288,6 +313,17 @@ public struct ProxyEngine: Sendable {
         let ending: RequestMetering.Ending =
             producedNothing ? .nothingProduced : .produced(usage: usage, outputCharacters: outputCharacters, images: images, outcome: outcome)
         await metering.close(ticket, candidate: call.candidate, ending: ending)
+    }
+
+    /// With `X-Session-Id`, keeps this turn (the client's latest message and the answer, truncated) in the session's context.
+    func remember(_ inbound: Inbound, request: ChatRequest, call: PreparedCall, model: String, output: String, outcome: String) async {
+        guard let session = inbound.sessionId, context.isEnabled else { return }
+        let input = request.messages.last { $0.role == .user }?.text ?? ""
+        let turn = SessionContext.Turn(
+            requestId: inbound.requestId, model: model, provider: call.candidate.provider.slug, input: context.snippet(input),
+            output: context.snippet(output), outcome: outcome
+        )
+        await context.append(turn, orgId: inbound.identity.orgId, session: session)
     }
 
     /// One line per proxied request with normalised usage: the record billing settles from.

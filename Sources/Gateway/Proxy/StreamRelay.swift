@@ -21,6 +21,10 @@ struct StreamRelay: Sendable {
     private(set) var upstreamError: String?
     /// Text and tool-argument characters produced so far: the output estimate when a stream ends without usage.
     private(set) var outputCharacters = 0
+    /// Session context: the first `snippetLimit` characters of the answer's text (0 keeps nothing).
+    var snippetLimit = 0
+    private(set) var outputSnippet = ""
+    private var snippetCharacters = 0
     private let format: IngressFormat
 
     init(call: PreparedCall, format: IngressFormat, request: ChatRequest, clientModel: String) {
@@ -85,7 +89,13 @@ struct StreamRelay: Sendable {
     private mutating func count(_ event: StreamEvent) {
         switch event {
         case .usage(let u): usage = u
-        case .textDelta(let text): outputCharacters += text.count
+        case .textDelta(let text):
+            let count = text.count
+            outputCharacters += count
+            if snippetCharacters < snippetLimit {
+                outputSnippet += text.prefix(snippetLimit - snippetCharacters)
+                snippetCharacters += min(count, snippetLimit - snippetCharacters)
+            }
         case .toolCallArgumentsDelta(_, let fragment): outputCharacters += fragment.count
         default: break
         }
@@ -170,8 +180,15 @@ struct ResponsesPassthroughDecoder: StreamDecoder {
     }
 }
 
-/// Usage of a native Responses API `response` object.
+/// Usage and text of a native Responses API `response` object.
 enum ResponsesUsage {
+    /// The `output_text` parts of its message items, joined.
+    static func outputText(_ response: JSONValue) -> String {
+        (response["output"]?.arrayValue ?? []).flatMap { $0["content"]?.arrayValue ?? [] }
+            .compactMap { $0["type"]?.stringValue == "output_text" ? $0["text"]?.stringValue : nil }
+            .joined()
+    }
+
     static func read(_ response: JSONValue?) -> Usage? {
         guard let usage = response?["usage"], usage != .null else { return nil }
         return Usage(

@@ -21,6 +21,14 @@ enum UpstreamFailure: Error, Sendable {
         }
     }
 
+    /// Counts against the upstream's live reliability figure: it failed us, rather than refusing the client's request.
+    func countsAgainst(_ provider: ProviderSettings) -> Bool {
+        switch self {
+        case .status(let code, _, _): code >= 500 || code == 429 || code == 401 || code == 403 || provider.retryableStatusCodes.contains(code)
+        case .timeout, .connection, .malformed: true
+        }
+    }
+
     var summary: String {
         switch self {
         case .status(let code, let message, _): "upstream returned \(code)" + (message.isEmpty ? "" : ": \(message)")

@@ -25,12 +25,7 @@ public struct BreakerSettings: Sendable, Equatable {
 
     static func read(_ env: [String: String], into problems: inout [String]) -> BreakerSettings {
         func seconds(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) -> Int {
-            guard let text = env[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return fallback }
-            guard let value = Int(text), range.contains(value) else {
-                problems.append("\(name): expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
-                return fallback
-            }
-            return value
+            EnvInteger.read(env, name, default: fallback, range, into: &problems)
         }
         let threshold = seconds("AIHIGRESS_BREAKER_FAILURES", 3, 1...100)
         let base = seconds("AIHIGRESS_BREAKER_COOLDOWN_SECONDS", 30, 1...3600)

@@ -34,7 +34,7 @@ struct Resilience: Sendable {
         guard let limit else { return true }
         let second = EpochMillis.now() / 1000
         do {
-            return try await sharedState.incrementIfWithin("qps:\(subject):\(second)", by: 1, limit: limit, ttl: .seconds(2)).applied
+            return try await sharedState.incrementIfWithin(Self.rateKey(subject, second: second), by: 1, limit: limit, ttl: .seconds(2)).applied
         } catch {
             return true
         }

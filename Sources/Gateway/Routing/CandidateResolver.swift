@@ -8,6 +8,8 @@ public struct Candidate: Sendable, Equatable {
     public var routeWeight: Double? = nil
     /// A logical model's price multiplier (basis points, 10000 = 1.0).
     public var priceMultiplierBasisPoints: Int = 10_000
+    /// A logical model's upstream priority: lower is tried first.
+    public var priority: Int = 0
 }
 
 /// What an endpoint needs from a provider.
@@ -24,9 +26,9 @@ enum Capability: Sendable {
     }
 }
 
-/// Resolves a client's model name to candidates the organisation may use, in the order to try them:
-/// `slug/model` pins a provider; a bare name goes to every visible provider that offers it, in weighted random
-/// order (so traffic splits by weight and failover has a next choice). A key's allowed providers narrow both.
+/// Resolves a client's model name to the candidates the organisation may use (`RoutePlanner` orders them):
+/// `slug/model` pins a provider; a bare name goes to every visible provider that offers it, or to a logical model's
+/// usable upstreams. A key's allowed providers narrow both.
 struct CandidateResolver: Sendable {
     let registry: ProviderRegistry
     let catalog: ModelCatalog
@@ -60,18 +62,53 @@ struct CandidateResolver: Sendable {
                 code: "model_not_found"
             )
         }
-        return Self.weightedOrder(offering)
+        return offering
     }
 
-    /// A logical model's upstreams that this caller can use now: lower priority first, weighted within a priority.
+    /// The logical model a bare name means for the organisation, if any.
+    func logicalModel(_ model: String, orgId: String) -> LogicalModel? {
+        model.contains("/") ? nil : registry.logicalModel(named: model, for: orgId)
+    }
+
+    /// Providers the organisation can see that serve the model (or the logical model's upstreams) but cannot be
+    /// used now, with the reason. Providers it cannot see are never mentioned.
+    func unusableProviders(offering model: String, for identity: APIKeyIdentity) async -> [(ProviderSettings, String)] {
+        let visible = registry.providers.filter { $0.isVisible(to: identity.orgId) }
+        if let logical = logicalModel(model, orgId: identity.orgId) {
+            let ids = Set(logical.upstreams.map(\.providerId))
+            return visible.filter { ids.contains($0.id) }.compactMap { provider in Self.unusable(provider, identity).map { (provider, $0) } }
+        }
+        var pinned: String?
+        var name = model
+        if let slash = model.firstIndex(of: "/"), visible.contains(where: { $0.slug == model[..<slash] }) {
+            pinned = String(model[..<slash])
+            name = String(model[model.index(after: slash)...])
+        }
+        var out: [(ProviderSettings, String)] = []
+        for provider in visible where pinned == nil || provider.slug == pinned {
+            guard let reason = Self.unusable(provider, identity), await catalog.models(of: provider).contains(name) else { continue }
+            out.append((provider, reason))
+        }
+        return out
+    }
+
+    static func unusable(_ provider: ProviderSettings, _ identity: APIKeyIdentity) -> String? {
+        if provider.status != "active" { return "provider_\(provider.status)" }
+        if provider.approval != "approved" { return "provider_not_approved" }
+        if provider.keys.isEmpty { return "provider_has_no_keys" }
+        if !identity.mayUse(providerSlug: provider.slug) { return "provider_not_allowed_for_key" }
+        return nil
+    }
+
+    /// A logical model's upstreams that this caller can use now.
     static func candidates(of logical: LogicalModel, among visible: [ProviderSettings]) throws(APIError) -> [Candidate] {
         let byId = Dictionary(visible.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let usable = logical.upstreams.compactMap { upstream -> (Int, Candidate)? in
+        let usable = logical.upstreams.compactMap { upstream -> Candidate? in
             guard let provider = byId[upstream.providerId] else { return nil }
-            return (upstream.priority, Candidate(
+            return Candidate(
                 provider: provider, upstreamModel: upstream.model, routeWeight: upstream.weight,
-                priceMultiplierBasisPoints: logical.priceMultiplierBasisPoints
-            ))
+                priceMultiplierBasisPoints: logical.priceMultiplierBasisPoints, priority: upstream.priority
+            )
         }
         guard !usable.isEmpty else {
             throw APIError(
@@ -79,7 +116,7 @@ struct CandidateResolver: Sendable {
                 code: "logical_model_unavailable"
             )
         }
-        return Dictionary(grouping: usable, by: \.0).sorted { $0.key < $1.key }.flatMap { weightedOrder($0.value.map(\.1)) }
+        return usable
     }
 
     /// A key allowed `gpt-4o` may use `openai/gpt-4o` too; a key allowed only `openai/gpt-4o` may not use other providers.
@@ -88,14 +125,4 @@ struct CandidateResolver: Sendable {
         if let slash = model.firstIndex(of: "/") { return allowed.contains(String(model[model.index(after: slash)...])) }
         return false
     }
-
-    /// Weighted random permutation (Efraimidis–Spirakis): each item's key is u^(1/w); larger keys go first.
-    static func weightedOrder(_ candidates: [Candidate]) -> [Candidate] {
-        candidates
-            .map { ($0, pow(Double.random(in: Double.ulpOfOne..<1), 1 / max($0.routeWeight ?? $0.provider.weight, 0.0001))) }
-            .sorted { $0.1 > $1.1 }
-            .map(\.0)
-    }
 }
-
-import Foundation

@@ -68,9 +68,7 @@ public final class ModelCatalog: Service, Sendable {
 
     private func discover(_ provider: ProviderSettings) async throws -> [String] {
         guard let key = provider.keys.first else { return [] }
-        var request = HTTPClientRequest(url: builder.url(provider, path: provider.modelsPath))
-        request.method = .GET
-        request.headers = builder.headers(provider, key: key, stream: false)
+        let request = modelsRequest(provider, key: key)
         let client = http.client(connectTimeout: provider.connectTimeout, readTimeout: .seconds(15))
         let response = try await client.execute(request, timeout: .seconds(15))
         let body = try await response.body.collect(upTo: 8 * 1024 * 1024)
@@ -86,6 +84,14 @@ public final class ModelCatalog: Service, Sendable {
                 $0.hasPrefix("models/") ? String($0.dropFirst("models/".count)) : $0
             }
         }
+    }
+
+    /// `GET models_path` in the provider's protocol (discovery, and health probes without a probe model).
+    func modelsRequest(_ provider: ProviderSettings, key: UpstreamKey) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: builder.url(provider, path: provider.modelsPath))
+        request.method = .GET
+        request.headers = builder.headers(provider, key: key, stream: false)
+        return request
     }
 
     /// Keeps every provider's list warm so requests rarely wait on discovery.

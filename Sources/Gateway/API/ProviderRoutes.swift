@@ -1,0 +1,86 @@
+import Core
+import Hummingbird
+import Tenancy
+
+/// `/orgs/{org}/providers/…` (and `/providers/…` for API keys): the providers an organisation can use — public
+/// ones and its own private ones — with their health, circuit state and models. Read-only. Key secrets never
+/// appear, and a public provider's base URL is not shown (an organisation sees only its own providers' URLs).
+public struct ProviderRoutes: Sendable {
+    private let registry: ProviderRegistry
+    private let catalog: ModelCatalog
+    private let health: ProviderHealth
+    private let prober: HealthProber
+    private let breaker: CircuitBreaker
+
+    public init(gateway: GatewayService) {
+        self.registry = gateway.registry
+        self.catalog = gateway.catalog
+        self.health = gateway.health
+        self.prober = gateway.prober
+        self.breaker = gateway.engine.resilience.breaker
+    }
+
+    public func register(on api: ManagementRouter) {
+        let tag = "providers"
+        api.add(.get, "/orgs/{org}/providers", access: .org(.providersView), tag: tag,
+                summary: "Providers the organisation can use, with health and circuit state", apiKeys: true) { call in
+            let orgId = try call.organization().org.id
+            var items: [JSONValue] = []
+            for provider in registry.providers.filter({ $0.isVisible(to: orgId) }).sorted(by: { $0.slug < $1.slug }) {
+                items.append(await describe(provider, for: orgId))
+            }
+            return JSONResponse.object(["data": .array(items)])
+        }
+        api.add(.get, "/orgs/{org}/providers/{provider}", access: .org(.providersView), tag: tag,
+                summary: "One provider (by id or slug)", apiKeys: true) { call in
+            let orgId = try call.organization().org.id
+            return JSONResponse.make(await describe(try visibleProvider(call, orgId: orgId), for: orgId))
+        }
+        api.add(.get, "/orgs/{org}/providers/{provider}/models", access: .org(.providersView), tag: tag,
+                summary: "The provider's models (OpenAI list shape)", apiKeys: true) { call in
+            let provider = try visibleProvider(call, orgId: try call.organization().org.id)
+            let models = await catalog.models(of: provider).map { model -> JSONValue in
+                .object(["id": .string(model), "object": "model", "owned_by": .string(provider.slug)])
+            }
+            return JSONResponse.object(["object": "list", "data": .array(models)])
+        }
+        api.add(.get, "/orgs/{org}/providers/{provider}/health", access: .org(.providersView), tag: tag,
+                summary: "Probe the provider now and return its health record", apiKeys: true) { call in
+            let provider = try visibleProvider(call, orgId: try call.organization().org.id)
+            return JSONResponse.make(await prober.check(provider).json)
+        }
+    }
+
+    /// The `{provider}` parameter (id or slug) among the providers the organisation can see; others are 404.
+    private func visibleProvider(_ call: ManagementCall, orgId: String) throws(APIError) -> ProviderSettings {
+        let reference = try call.parameter("provider")
+        guard let provider = registry.providers.first(where: { ($0.id == reference || $0.slug == reference) && $0.isVisible(to: orgId) }) else {
+            throw APIError.notFound("provider '\(reference)' not found", code: "provider_not_found")
+        }
+        return provider
+    }
+
+    private func describe(_ provider: ProviderSettings, for orgId: String) async -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "id": .string(provider.id),
+            "slug": .string(provider.slug),
+            "name": .string(provider.name),
+            "kind": .string(provider.kind.rawValue),
+            "visibility": provider.ownerOrgId == nil ? "public" : "private",
+            "status": .string(provider.status),
+            "approval": .string(provider.approval),
+            "region": provider.region.map(JSONValue.string) ?? .null,
+            "weight": .double(provider.weight),
+            "key_count": .int(Int64(provider.keys.count)),
+            "health": health.status(provider.id)?.json ?? .null,
+            "circuit": await circuit(provider),
+        ]
+        if provider.ownerOrgId == orgId { fields["base_url"] = .string(provider.baseURL) }
+        return .object(fields)
+    }
+
+    private func circuit(_ provider: ProviderSettings) async -> JSONValue {
+        guard let left = await breaker.remainingCooldown(.provider(provider.id)) else { return .object(["state": "closed"]) }
+        return .object(["state": "open", "retry_after_seconds": .int(Int64(left.seconds.rounded(.up)))])
+    }
+}
