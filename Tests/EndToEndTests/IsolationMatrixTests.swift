@@ -119,6 +119,24 @@ import TestSupport
             #expect(reply.status == 403, "\(operation) by a non-administrator: \(reply.status) \(reply.body)")
         }
 
+        // API-key routes act in the key's own organisation: B's key finds none of A's resources, and a signed-in
+        // user's access token is not an API key.
+        let keyRoutes = operations.filter { $0.access == "api key" }
+        #expect(keyRoutes.count >= 5, "the key-facing routes are registered: \(keyRoutes)")
+        for operation in keyRoutes {
+            guard let path = fill(operation, org: nil, ids: a.ids) else { continue }
+            let body = operation.method == .GET || operation.method == .DELETE ? nil : Self.plausibleBody(operation) ?? ["model": "gpt-4o"]
+            let headers = [("Authorization", "Bearer \(b.key)"), ("Content-Type", "application/json")]
+            let reply = try await http.send(operation.method, server.baseURL + path, headers: headers, body: try body.map(json))
+            if operation.parameters.isEmpty {
+                #expect(reply.status < 500, "\(operation) with B's key: \(reply.status) \(reply.body)")
+            } else {
+                #expect(reply.status == 404, "\(operation) with B's key on A's ids: \(reply.status) \(reply.body)")
+            }
+            let asUser = try await a.owner.send(operation.method, path, body: body)
+            #expect(asUser.status == 401, "\(operation) with an access token instead of a key: \(asUser.status) \(asUser.body)")
+        }
+
         // Signed-in routes that take ids: another user's session is not found; another person's invitation is refused.
         let bob = b.owner
         let signedInIds: [String: (value: String, status: Int)] = [

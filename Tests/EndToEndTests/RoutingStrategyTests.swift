@@ -97,6 +97,15 @@ import TestSupport
             #expect((byProvider["p1"]?["metrics"] as? [String: Any])?["failures"] as? Int == 2, "\(decided.body)")
             #expect(first.completions.count == before, "a dry run sends nothing upstream")
 
+            // The provider's own figures, to the organisation's key: per model, with the circuit of the provider and its keys.
+            let metrics = try await http.send(.GET, server.baseURL + "/providers/p1/metrics", headers: [("Authorization", "Bearer \(key)")])
+            #expect(metrics.status == 200, "\(metrics.body)")
+            let models = try metrics.json()["models"] as? [[String: Any]] ?? []
+            #expect(models.first { $0["model"] as? String == "gpt-fake" }?["failures"] as? Int == 2, "\(metrics.body)")
+            #expect((try metrics.json()["circuit"] as? [String: Any])?["state"] as? String == "open")
+            #expect((try metrics.json()["keys"] as? [[String: Any]])?.count == 2)
+            #expect(!metrics.body.contains("sk-first"), "key secrets never appear")
+
             // Members use the organisation route; bad input is a problem+json 400/404.
             let owner = try await ManagementClient.login(server, email: "owner@example.com", password: "password1")
             let asMember = try await owner.send(.POST, "/orgs/acme/routing/decide", body: ["model": "gpt-fake", "strategy": "cost"])
@@ -154,6 +163,30 @@ import TestSupport
             let forget = try await http.send(.DELETE, server.baseURL + "/context/ctx-1", headers: [("Authorization", "Bearer \(key)")])
             #expect(forget.status == 204)
             #expect(try await http.send(.GET, server.baseURL + "/context/ctx-1", headers: [("Authorization", "Bearer \(key)")]).status == 404)
+        }
+    }
+
+    @Test func aProviderFailingItsHealthProbesIsNeverChosen() async throws {
+        let probing = ["AIHIGRESS_HEALTH_PROBE_INTERVAL_SECONDS": "1", "AIHIGRESS_HEALTH_PROBE_MODEL": "gpt-fake"]
+        try await withTwoProviders(extra: probing) { _, server, key, first, second in
+            first.setBehavior(.fail(status: 503))
+            // Probes (a one-token chat) mark p1 down after two failures; poll generously, a loaded machine is slow.
+            var reason: String?
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while reason != "health_check_failed" && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+                reason = try candidates(try await decide(server, key, ["model": "gpt-fake"]))["p1"]?["excluded"] as? String
+            }
+            #expect(reason == "health_check_failed")
+            func traffic(_ fake: FakeProvider) -> Int { fake.completions.filter { $0.body?["max_tokens"] != .int(1) }.count }
+            let (p1Before, p2Before) = (traffic(first), traffic(second))
+            for _ in 0..<6 { #expect(try await chat(server, key).status == 200) }
+            #expect(traffic(first) == p1Before, "no request goes to a provider that fails its probes")
+            #expect(traffic(second) == p2Before + 6)
+            // Pinned to it, the client is told the provider is out of service rather than sent there.
+            let pinned = try await chat(server, key, model: "p1/gpt-fake")
+            #expect(pinned.status == 503)
+            #expect(try pinned.openAIError()["code"] as? String == "providers_unavailable")
         }
     }
 }

@@ -11,8 +11,10 @@ public struct ProviderRoutes: Sendable {
     private let health: ProviderHealth
     private let prober: HealthProber
     private let breaker: CircuitBreaker
+    private let metrics: UpstreamMetrics
 
     public init(gateway: GatewayService) {
+        self.metrics = gateway.metrics
         self.registry = gateway.registry
         self.catalog = gateway.catalog
         self.health = gateway.health
@@ -49,6 +51,23 @@ public struct ProviderRoutes: Sendable {
             let provider = try visibleProvider(call, orgId: try call.organization().org.id)
             return JSONResponse.make(await prober.check(provider).json)
         }
+        api.add(.get, "/orgs/{org}/providers/{provider}/metrics", access: .org(.providersView), tag: tag,
+                summary: "Live figures per model (all instances, last window), circuit state of the provider and its keys", apiKeys: true) { call in
+            let provider = try visibleProvider(call, orgId: try call.organization().org.id)
+            var keys: [JSONValue] = []
+            for key in provider.keys {
+                keys.append(.object(["id": .string(key.id), "label": .string(key.label), "circuit": await circuit(.key(key.id))]))
+            }
+            let models = metrics.models(of: provider.id).map { model -> JSONValue in
+                var fields = metrics.stats(.init(providerId: provider.id, model: model)).json.objectValue ?? [:]
+                fields["model"] = .string(model)
+                return .object(fields)
+            }
+            return JSONResponse.object([
+                "provider_id": .string(provider.id), "provider": .string(provider.slug), "window_seconds": .int(metrics.windowSeconds),
+                "circuit": await circuit(.provider(provider.id)), "keys": .array(keys), "models": .array(models),
+            ])
+        }
     }
 
     /// The `{provider}` parameter (id or slug) among the providers the organisation can see; others are 404.
@@ -73,14 +92,14 @@ public struct ProviderRoutes: Sendable {
             "weight": .double(provider.weight),
             "key_count": .int(Int64(provider.keys.count)),
             "health": health.status(provider.id)?.json ?? .null,
-            "circuit": await circuit(provider),
+            "circuit": await circuit(.provider(provider.id)),
         ]
         if provider.ownerOrgId == orgId { fields["base_url"] = .string(provider.baseURL) }
         return .object(fields)
     }
 
-    private func circuit(_ provider: ProviderSettings) async -> JSONValue {
-        guard let left = await breaker.remainingCooldown(.provider(provider.id)) else { return .object(["state": "closed"]) }
+    private func circuit(_ subject: CircuitBreaker.Subject) async -> JSONValue {
+        guard let left = await breaker.remainingCooldown(subject) else { return .object(["state": "closed"]) }
         return .object(["state": "open", "retry_after_seconds": .int(Int64(left.seconds.rounded(.up)))])
     }
 }

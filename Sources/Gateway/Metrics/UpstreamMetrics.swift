@@ -88,6 +88,15 @@ public final class UpstreamMetrics: Service, Sendable {
         return UpstreamStats(buckets: byAge)
     }
 
+    /// Models of a provider with figures here: routed or probed by this instance in the last ten minutes.
+    public func models(of providerId: String) -> [String] {
+        var models = Set(watched.withLockedValue { $0.keys.filter { $0.providerId == providerId }.map(\.model) })
+        pending.withLockedValue { pending in
+            for key in pending.keys where key.target.providerId == providerId { models.insert(key.target.model) }
+        }
+        return models.sorted()
+    }
+
     /// Adds this instance's pending counts to shared state. A failed write is logged and dropped: metrics steer
     /// routing, they are not money.
     func flush() async {
