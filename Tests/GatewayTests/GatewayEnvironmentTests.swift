@@ -72,6 +72,25 @@ import Testing
         #expect(throws: ConfigError.self) { try GatewayEnvironment.load(from: base.merging(["AIHIGRESS_BREAKER_FAILURES": "0"]) { $1 }) }
     }
 
+    @Test func routingAndProbeSettingsAreReadAndBadOnesNamedTogether() throws {
+        let loaded = try GatewayEnvironment.load(from: [
+            "AIHIGRESS_ROUTING_STRATEGY": "Latency", "AIHIGRESS_SESSION_CONTEXT_TURNS": "0", "AIHIGRESS_HEALTH_PROBE_INTERVAL_SECONDS": "0",
+        ])
+        #expect(loaded.routing.defaultStrategy == .latency)
+        #expect(loaded.routing.contextTurns == 0)
+        #expect(loaded.healthProbes.interval == nil)
+        #expect(try GatewayEnvironment.load(from: [:]).routing == RoutingSettings())
+        let error = #expect(throws: ConfigError.self) {
+            try GatewayEnvironment.load(from: [
+                "AIHIGRESS_ROUTING_STRATEGY": "fastest", "AIHIGRESS_SESSION_CONTEXT_CHARS": "5", "AIHIGRESS_HEALTH_PROBE_FAILURES": "x",
+            ])
+        }
+        let text = error?.description ?? ""
+        for name in ["AIHIGRESS_ROUTING_STRATEGY", "AIHIGRESS_SESSION_CONTEXT_CHARS", "AIHIGRESS_HEALTH_PROBE_FAILURES"] {
+            #expect(text.contains(name), "\(name) missing from \(text)")
+        }
+    }
+
     @Test func browserMaskAddsHeaders() throws {
         let loaded = try GatewayEnvironment.load(from: ["MASK_AS_BROWSER": "true", "MASK_ORIGIN": "https://chat.example"])
         #expect(loaded.browserHeaders["user-agent"]?.contains("Mozilla") == true)
