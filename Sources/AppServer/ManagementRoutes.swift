@@ -28,9 +28,8 @@ enum ManagementRoutes {
         GrantCodeRoutes(billing: billing, keyRing: identity.keyRing).register(on: api)
         UsageReportRoutes(billing: billing).register(on: api)
         LogicalModelRoutes(gateway: gateway).register(on: api)
-        RoutingSessionRoutes(gateway: gateway).register(on: api)
+        SessionRoutes(gateway: gateway).register(on: api)
         RoutingDecisionRoutes(gateway: gateway).register(on: api)
-        SessionContextRoutes(gateway: gateway).register(on: api)
         ProviderRoutes(gateway: gateway).register(on: api)
         let document = OpenAPIDocument.make(routes: api.routes, version: apiVersion)
         api.add(.get, "/openapi.json", access: .anyone, tag: "meta", summary: "This API description (OpenAPI 3.1)") { _ in

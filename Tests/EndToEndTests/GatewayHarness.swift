@@ -61,17 +61,10 @@ struct GatewayHarness {
             if openAIServesResponses { env["LLM_PROVIDER_oa_RESPONSES_PATH"] = "/v1/responses" }
             let deployment = try Deployment(database: location, extra: env.merging(extra) { $1 })
             let (_, key) = try await deployment.organisationWithKey()
-            let server = try await deployment.start()
-            let harness = GatewayHarness(
-                openai: openai, anthropic: anthropic, gemini: gemini, deployment: deployment, server: server, key: key, location: location
-            )
-            do {
-                let value = try await body(harness)
-                try await server.stop()
-                return value
-            } catch {
-                _ = try? await server.stop()
-                throw error
+            return try await deployment.withServer { server in
+                try await body(GatewayHarness(
+                    openai: openai, anthropic: anthropic, gemini: gemini, deployment: deployment, server: server, key: key, location: location
+                ))
             }
         }
     }

@@ -65,14 +65,7 @@ import TestSupport
         try await TestDatabase.withFresh { location in
             let deployment = try Deployment(database: location, extra: ["AIHIGRESS_OPEN_REGISTRATION": "true"])
             _ = try await deployment.organisationWithKey()
-            let server = try await deployment.start()
-            do {
-                try await runMatrix(server)
-                try await server.stop()
-            } catch {
-                _ = try? await server.stop()
-                throw error
-            }
+            try await deployment.withServer { server in try await runMatrix(server) }
         }
     }
 

@@ -25,14 +25,9 @@ import TestSupport
             ].merging(extra) { $1 })
             let (_, apiKey) = try await deployment.organisationWithKey()
             try await beforeStart(location)
-            let server = try await deployment.start()
-            do {
+            try await deployment.withServer { server in
                 let owner = try await ManagementClient.login(server, email: "owner@example.com", password: "password1")
                 try await body(server, owner, openai, anthropic, apiKey)
-                _ = try await server.stop()
-            } catch {
-                _ = try? await server.stop()
-                throw error
             }
         }
     }

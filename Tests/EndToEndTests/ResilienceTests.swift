@@ -115,14 +115,7 @@ import TestSupport
                 "AIHIGRESS_UNPRICED_MODELS": "default", "AIHIGRESS_DEFAULT_PRICE_INPUT": "1", "AIHIGRESS_DEFAULT_PRICE_OUTPUT": "1",
             ].merging(extra) { $1 })
             let (_, key) = try await deployment.organisationWithKey()
-            let server = try await deployment.start()
-            do {
-                try await body(server, key, fake)
-                _ = try await server.stop()
-            } catch {
-                _ = try? await server.stop()
-                throw error
-            }
+            try await deployment.withServer { server in try await body(server, key, fake) }
         }
     }
 

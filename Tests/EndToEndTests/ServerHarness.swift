@@ -22,6 +22,19 @@ struct Deployment {
         try await ServerProcess.start(environment)
     }
 
+    /// Starts a server, runs `body` with it, and stops it whether or not `body` threw.
+    func withServer<T>(_ body: (ServerProcess) async throws -> T) async throws -> T {
+        let server = try await start()
+        do {
+            let value = try await body(server)
+            _ = try await server.stop()
+            return value
+        } catch {
+            _ = try? await server.stop()
+            throw error
+        }
+    }
+
     /// Bootstraps `acme` and creates a key; returns (key id, key).
     func organisationWithKey(_ extraArguments: [String] = []) async throws -> (id: String, key: String) {
         let boot = try await cli(["admin", "bootstrap", "--email", "owner@example.com", "--password", "password1", "--org", "acme"])

@@ -20,14 +20,7 @@ func withTwoProviders(
             "AIHIGRESS_BREAKER_FAILURES": "2", "AIHIGRESS_BREAKER_COOLDOWN_SECONDS": String(cooldownSeconds),
         ].merging(extra) { $1 })
         let (_, key) = try await deployment.organisationWithKey()
-        let server = try await deployment.start()
-        do {
-            try await body(deployment, server, key, first, second)
-            _ = try await server.stop()
-        } catch {
-            _ = try? await server.stop()
-            throw error
-        }
+        try await deployment.withServer { server in try await body(deployment, server, key, first, second) }
     }
 }
 

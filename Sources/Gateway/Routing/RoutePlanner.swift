@@ -33,11 +33,14 @@ public struct RoutePlanner: Sendable {
     func ordered(_ scored: [ScoredCandidate], strategy: RoutingStrategy) -> [ScoredCandidate] {
         let eligible = scored.filter { $0.excluded == nil }
         return Dictionary(grouping: eligible, by: \.candidate.priority).sorted { $0.key < $1.key }.flatMap { _, group in
-            Self.draw(group) { scored in
-                let weight = scored.candidate.routeWeight ?? scored.candidate.provider.weight
-                return strategy == .weighted ? weight : weight * pow(scored.score, RouteScore.sharpness)
-            }
+            Self.draw(group) { Self.drawWeight($0, strategy: strategy) }
         }
+    }
+
+    /// A candidate's weight in the draw: its upstream weight, sharpened by its score unless the strategy is `weighted`.
+    static func drawWeight(_ scored: ScoredCandidate, strategy: RoutingStrategy) -> Double {
+        let weight = scored.candidate.routeWeight ?? scored.candidate.provider.weight
+        return strategy == .weighted ? weight : weight * pow(scored.score, RouteScore.sharpness)
     }
 
     /// The order for one request; 503 when every candidate is out of service by its health probes.

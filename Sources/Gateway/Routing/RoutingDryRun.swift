@@ -62,10 +62,7 @@ struct RoutingDryRun: Sendable {
         let eligible = scored.filter { $0.excluded == nil }
         guard let top = eligible.map(\.candidate.priority).min() else { return [:] }
         let group = eligible.filter { $0.candidate.priority == top }
-        let weights = group.map { item in
-            let weight = item.candidate.routeWeight ?? item.candidate.provider.weight
-            return strategy == .weighted ? weight : weight * pow(item.score, RouteScore.sharpness)
-        }
+        let weights = group.map { RoutePlanner.drawWeight($0, strategy: strategy) }
         let total = weights.reduce(0, +)
         guard total > 0 else { return [:] }
         return Dictionary(zip(group, weights).map { (CandidateKey($0.candidate), $1 / total) }, uniquingKeysWith: { first, _ in first })

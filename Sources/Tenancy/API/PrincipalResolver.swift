@@ -66,13 +66,7 @@ public struct PrincipalResolver: Sendable {
             ).first() else {
                 throw APIError.notFound("organization '\(orgRef)' not found", code: "organization_not_found")
             }
-            let org = Organization(
-                id: try row.decode(column: "id", as: String.self), slug: try row.decode(column: "slug", as: String.self),
-                name: try row.decode(column: "name", as: String.self), status: try row.decode(column: "status", as: String.self)
-            )
-            guard org.status == "active" else {
-                throw APIError.forbidden("organization '\(org.slug)' is suspended", code: "organization_suspended")
-            }
+            let org = try Self.activeOrganization(row)
             let role = try row.decode(column: "role", as: String.self)
             return OrgAccess(org: org, role: role, permissions: try await roles.permissions(role: role, orgId: org.id, on: db))
         }
@@ -85,6 +79,11 @@ public struct PrincipalResolver: Sendable {
         ) else {
             throw APIError.notFound("organization not found", code: "organization_not_found")
         }
+        return OrgAccess(org: try Self.activeOrganization(row), role: "api_key", permissions: Permission.heldByAPIKeys)
+    }
+
+    /// The organisation in a row of `id, slug, name, status`; a suspended one is 403.
+    static func activeOrganization(_ row: any SQLRow) throws -> Organization {
         let org = Organization(
             id: try row.decode(column: "id", as: String.self), slug: try row.decode(column: "slug", as: String.self),
             name: try row.decode(column: "name", as: String.self), status: try row.decode(column: "status", as: String.self)
@@ -92,7 +91,7 @@ public struct PrincipalResolver: Sendable {
         guard org.status == "active" else {
             throw APIError.forbidden("organization '\(org.slug)' is suspended", code: "organization_suspended")
         }
-        return OrgAccess(org: org, role: "api_key", permissions: Permission.heldByAPIKeys)
+        return org
     }
 
     /// An API key sent as `Authorization: Bearer` or `x-api-key`.
