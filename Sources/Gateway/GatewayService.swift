@@ -70,7 +70,7 @@ public struct GatewayService: Sendable {
         var prefixed: [(String, String)] = []
         for provider in registry.providers
         where provider.isUsable && provider.isVisible(to: identity.orgId) && identity.mayUse(providerSlug: provider.slug) {
-            for model in await catalog.models(of: provider) {
+            for model in Set(await catalog.models(of: provider)).union(provider.modelAliases.keys).sorted() {
                 if plain[model] == nil { plain[model] = provider.slug }
                 prefixed.append(("\(provider.slug)/\(model)", provider.slug))
             }

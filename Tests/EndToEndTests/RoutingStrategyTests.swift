@@ -189,4 +189,18 @@ import TestSupport
             #expect(try pinned.openAIError()["code"] as? String == "providers_unavailable")
         }
     }
+
+    @Test func aConfiguredAliasRoutesToTheProvidersOwnModel() async throws {
+        try await withTwoProviders(extra: ["LLM_PROVIDER_p2_MODEL_ALIASES": "house-model=gpt-fake"]) { _, server, key, first, second in
+            for _ in 0..<3 { #expect(try await chat(server, key, model: "house-model").status == 200) }
+            #expect(first.completions.isEmpty, "only p2 knows the alias")
+            #expect(second.completions.count == 3)
+            #expect(second.completions.allSatisfy { $0.body?["model"] == .string("gpt-fake") }, "the provider gets its own id")
+            #expect(try await chat(server, key, model: "p2/house-model").status == 200)
+            #expect(try await chat(server, key, model: "p1/house-model").status == 404)
+            let models = try await http.send(.GET, server.baseURL + "/v1/models", headers: [("Authorization", "Bearer \(key)")])
+            let ids = (try models.json()["data"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(ids.contains("house-model") && ids.contains("p2/house-model") && !ids.contains("p1/house-model"), "\(ids)")
+        }
+    }
 }

@@ -68,6 +68,12 @@ import Testing
                 try GatewayEnvironment.load(from: base.merging(["LLM_PROVIDER_a_BILLING_FACTOR": bad]) { $1 })
             }
         }
+        // Aliases are alias=model pairs; anything else is named.
+        let aliased = try GatewayEnvironment.load(from: base.merging(["LLM_PROVIDER_a_MODEL_ALIASES": "fast = gpt-4o-mini, smart=gpt-4o"]) { $1 })
+        #expect(aliased.providers[0].modelAliases == ["fast": "gpt-4o-mini", "smart": "gpt-4o"])
+        for bad in ["fast", "=x", "a/b=c", "fast="] {
+            #expect(throws: ConfigError.self, "\(bad)") { try GatewayEnvironment.load(from: base.merging(["LLM_PROVIDER_a_MODEL_ALIASES": bad]) { $1 }) }
+        }
         // Breaker settings are validated with everything else.
         #expect(throws: ConfigError.self) { try GatewayEnvironment.load(from: base.merging(["AIHIGRESS_BREAKER_FAILURES": "0"]) { $1 }) }
     }

@@ -131,6 +131,15 @@ struct EnvProviderReader {
                 problems.append("\(name("HEADERS")): expected a JSON object of string values")
             }
         }
+        var aliases: [String: String] = [:]
+        if let text = value("MODEL_ALIASES") {
+            for pair in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !pair.isEmpty {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !parts[0].contains("/") { aliases[parts[0]] = parts[1] } else {
+                    problems.append("\(name("MODEL_ALIASES")): expected alias=model pairs separated by commas (an alias has no '/'), got '\(pair)'")
+                }
+            }
+        }
         let timeouts = ["CONNECT_TIMEOUT": 10.0, "FIRST_BYTE_TIMEOUT": 120.0, "READ_TIMEOUT": 300.0].mapValues { Duration.seconds($0) }
         var resolved: [String: Duration] = timeouts
         for (suffix, _) in timeouts {
@@ -172,7 +181,8 @@ struct EnvProviderReader {
             firstByteTimeout: resolved["FIRST_BYTE_TIMEOUT"]!,
             readTimeout: resolved["READ_TIMEOUT"]!,
             keys: secrets.enumerated().map { UpstreamKey(id: "", label: "env-\($0.offset + 1)", secret: $0.element, maxQPS: keyQPS) },
-            billingFactorBasisPoints: billingFactor
+            billingFactorBasisPoints: billingFactor,
+            modelAliases: aliases
         )
     }
 }

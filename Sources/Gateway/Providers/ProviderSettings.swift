@@ -34,6 +34,8 @@ public struct ProviderSettings: Sendable, Equatable {
     public var keys: [UpstreamKey]
     /// Multiplies this provider's prices, in basis points (10000 = 1.0; `LLM_PROVIDER_{id}_BILLING_FACTOR`).
     public var billingFactorBasisPoints: Int = 10_000
+    /// Names clients may use for this provider's models (`LLM_PROVIDER_{id}_MODEL_ALIASES`): alias → model id.
+    public var modelAliases: [String: String] = [:]
 
     public static let defaultRetryable: Set<Int> = [429, 500, 502, 503, 504]
 
@@ -41,6 +43,11 @@ public struct ProviderSettings: Sendable, Equatable {
     public var isUsable: Bool { status == "active" && approval == "approved" && !keys.isEmpty }
 
     public func isVisible(to orgId: String) -> Bool { ownerOrgId == nil || ownerOrgId == orgId }
+
+    /// The model to send for a requested name: the name itself when the provider offers it, else its alias target.
+    public func upstreamModel(for requested: String, offered: [String]) -> String? {
+        offered.contains(requested) ? requested : modelAliases[requested]
+    }
 }
 
 public struct UpstreamKey: Sendable, Equatable {

@@ -85,15 +85,21 @@ public struct ProviderStore: Sendable {
             INSERT INTO providers (id, slug, name, kind, base_url, owner_org_id, status, approval, source, weight, region,
                 models_path, static_models, max_qps, retryable_status_codes, extra_headers, auth_header, chat_path,
                 responses_path, messages_path, embeddings_path, images_path, connect_timeout_ms, first_byte_timeout_ms,
-                read_timeout_ms, billing_factor_bp, created_at, updated_at)
+                read_timeout_ms, billing_factor_bp, model_aliases, created_at, updated_at)
             VALUES (\(bind: id), \(bind: p.slug), \(bind: p.name), \(bind: p.kind.rawValue), \(bind: p.baseURL), \(bind: p.ownerOrgId),
                 \(bind: p.status), \(bind: p.approval), 'env', \(bind: p.weight), \(bind: p.region), \(bind: p.modelsPath),
                 \(bind: staticModels), \(bind: p.maxQPS), \(bind: retryable), \(bind: sealedHeaders), \(bind: p.authHeader),
                 \(bind: p.chatPath), \(bind: p.responsesPath), \(bind: p.messagesPath), \(bind: p.embeddingsPath),
                 \(bind: p.imagesPath), \(bind: p.connectTimeout.wholeMilliseconds), \(bind: p.firstByteTimeout.wholeMilliseconds),
-                \(bind: p.readTimeout.wholeMilliseconds), \(bind: p.billingFactorBasisPoints), \(bind: now), \(bind: now))
+                \(bind: p.readTimeout.wholeMilliseconds), \(bind: p.billingFactorBasisPoints), \(bind: Self.aliasText(p)), \(bind: now),
+                \(bind: now))
             """
         ).run()
+    }
+
+    /// Aliases as stored: a JSON object, or NULL when there are none.
+    private static func aliasText(_ p: ProviderSettings) -> String? {
+        p.modelAliases.isEmpty ? nil : JSONText.render(.object(p.modelAliases.mapValues(JSONValue.string)))
     }
 
     private static func update(_ p: ProviderSettings, id: String, now: Int64, sealedHeaders: String, on db: any SQLDatabase) async throws {
@@ -110,7 +116,7 @@ public struct ProviderStore: Sendable {
                 connect_timeout_ms = \(bind: p.connectTimeout.wholeMilliseconds),
                 first_byte_timeout_ms = \(bind: p.firstByteTimeout.wholeMilliseconds),
                 read_timeout_ms = \(bind: p.readTimeout.wholeMilliseconds), billing_factor_bp = \(bind: p.billingFactorBasisPoints),
-                updated_at = \(bind: now)
+                model_aliases = \(bind: Self.aliasText(p)), updated_at = \(bind: now)
             WHERE id = \(bind: id)
             """
         ).run()
@@ -178,7 +184,9 @@ public struct ProviderStore: Sendable {
             firstByteTimeout: try millis("first_byte_timeout_ms", 120_000),
             readTimeout: try millis("read_timeout_ms", 300_000),
             keys: keys[id] ?? [],
-            billingFactorBasisPoints: try row.decode(column: "billing_factor_bp", as: Int.self)
+            billingFactorBasisPoints: try row.decode(column: "billing_factor_bp", as: Int.self),
+            modelAliases: (try row.decode(column: "model_aliases", as: String?.self)).flatMap { try? JSONText.parse(Array($0.utf8)) }?
+                .objectValue?.compactMapValues(\.stringValue) ?? [:]
         )
     }
 }

@@ -27,7 +27,8 @@ enum Capability: Sendable {
 }
 
 /// Resolves a client's model name to the candidates the organisation may use (`RoutePlanner` orders them):
-/// `slug/model` pins a provider; a bare name goes to every visible provider that offers it, or to a logical model's
+/// `slug/model` pins a provider; a bare name goes to every visible provider that offers it (by id or by one of the
+/// provider's aliases), or to a logical model's
 /// usable upstreams. A key's allowed providers narrow both.
 struct CandidateResolver: Sendable {
     let registry: ProviderRegistry
@@ -49,12 +50,16 @@ struct CandidateResolver: Sendable {
             return try Self.candidates(of: logical, among: visible)
         }
         if let slash = model.firstIndex(of: "/"), let pinned = visible.first(where: { $0.slug == model[..<slash] }) {
-            let upstream = String(model[model.index(after: slash)...])
-            if await catalog.models(of: pinned).contains(upstream) { return [Candidate(provider: pinned, upstreamModel: upstream)] }
+            let requested = String(model[model.index(after: slash)...])
+            if let upstream = pinned.upstreamModel(for: requested, offered: await catalog.models(of: pinned)) {
+                return [Candidate(provider: pinned, upstreamModel: upstream)]
+            }
         }
         var offering: [Candidate] = []
-        for provider in visible where await catalog.models(of: provider).contains(model) {
-            offering.append(Candidate(provider: provider, upstreamModel: model))
+        for provider in visible {
+            if let upstream = provider.upstreamModel(for: model, offered: await catalog.models(of: provider)) {
+                offering.append(Candidate(provider: provider, upstreamModel: upstream))
+            }
         }
         guard !offering.isEmpty else {
             throw APIError.notFound(
@@ -86,7 +91,8 @@ struct CandidateResolver: Sendable {
         }
         var out: [(ProviderSettings, String)] = []
         for provider in visible where pinned == nil || provider.slug == pinned {
-            guard let reason = Self.unusable(provider, identity), await catalog.models(of: provider).contains(name) else { continue }
+            guard let reason = Self.unusable(provider, identity), provider.upstreamModel(for: name, offered: await catalog.models(of: provider)) != nil
+            else { continue }
             out.append((provider, reason))
         }
         return out
