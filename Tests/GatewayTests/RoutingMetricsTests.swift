@@ -114,3 +114,23 @@ import TestSupport
         #expect(weighted.allSatisfy { $0.score == 1 })
     }
 }
+
+/// The key pool's memory of recent failures.
+@Suite struct RecentKeyFailuresTests {
+    @Test func aKeyThatJustFailedGetsLessOfThePoolAndRecovers() async throws {
+        let recent = RecentKeyFailures(halfLifeSeconds: 60)  // no fading while the draws run, however slow the machine
+        let a = UpstreamKey(id: "a", label: "a", secret: "x")
+        let b = UpstreamKey(id: "b", label: "b", secret: "y")
+        for _ in 0..<3 { recent.record("a") }
+        #expect(recent.penalty("a") > 2.9 && recent.penalty("b") == 0)
+        let picks = (0..<2_000).map { _ in CallPreparation.pickKey([a, b], weight: recent.weight).id }
+        let shareA = Double(picks.filter { $0 == "a" }.count) / 2_000
+        // Weight 1 / (1 + 3) against 1: 20 %; without the penalty it would be 50 %.
+        #expect(shareA < 0.3, "\(shareA)")
+
+        let fading = RecentKeyFailures(halfLifeSeconds: 0.1)
+        fading.record("a")
+        try await Task.sleep(for: .seconds(2))  // twenty half-lives
+        #expect(fading.penalty("a") < 0.001)
+    }
+}

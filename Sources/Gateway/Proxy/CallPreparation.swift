@@ -56,12 +56,13 @@ struct CallPreparation: Sendable {
     }
 
     /// Weighted random choice among the provider's keys (key pools with health and QPS come with routing).
-    static func pickKey(_ keys: [UpstreamKey]) -> UpstreamKey {
-        let total = keys.reduce(0) { $0 + max($1.weight, 0) }
+    static func pickKey(_ keys: [UpstreamKey], weight: (UpstreamKey) -> Double = { max($0.weight, 0) }) -> UpstreamKey {
+        let weights = keys.map(weight)
+        let total = weights.reduce(0, +)
         guard total > 0 else { return keys[0] }
         var point = Double.random(in: 0..<total)
-        for key in keys {
-            point -= max(key.weight, 0)
+        for (key, weight) in zip(keys, weights) {
+            point -= weight
             if point < 0 { return key }
         }
         return keys[keys.count - 1]

@@ -8,12 +8,14 @@ struct Resilience: Sendable {
     let store: ProviderStore
     let sharedState: any SharedState
     let logger: Logger
+    var recentFailures = RecentKeyFailures()
 
-    /// A key of the provider that is neither cooling down nor at its QPS limit (weighted choice), or nil.
+    /// A key of the provider that is neither cooling down nor at its QPS limit, or nil: a weighted choice in which a
+    /// key's recent failures (on this instance) reduce its weight.
     func usableKey(of provider: ProviderSettings, excluding refused: Set<String>, trialLifetime: Duration) async -> UpstreamKey? {
         var pool = provider.keys.filter { !refused.contains($0.id) }
         while !pool.isEmpty {
-            let key = CallPreparation.pickKey(pool)
+            let key = CallPreparation.pickKey(pool, weight: recentFailures.weight)
             if await breaker.standing(.key(key.id), trialLifetime: trialLifetime) != .coolingDown,
                 await withinRate("key:\(key.id)", limit: key.maxQPS)
             {
@@ -61,11 +63,14 @@ struct Resilience: Sendable {
                 logger.warning("could not disable a refused provider key", metadata: ["error": "\(error)"])
             }
         case .status(429, _, let retryAfter):
+            recentFailures.record(key.id)
             await breaker.recordFailure(.key(key.id), retryAfter: retryAfter ?? breaker.settings.cooldown)
         case .status(let code, _, let retryAfter) where provider.retryableStatusCodes.contains(code):
+            recentFailures.record(key.id)
             await breaker.recordFailure(.provider(provider.id), retryAfter: retryAfter)
             await breaker.recordFailure(.key(key.id))
         case .timeout, .connection:
+            recentFailures.record(key.id)
             await breaker.recordFailure(.provider(provider.id))
         case .status, .malformed:
             await breaker.recordSuccess(.provider(provider.id))
