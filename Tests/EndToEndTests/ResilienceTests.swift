@@ -196,3 +196,38 @@ import TestSupport
         }
     }
 }
+
+/// Every kind of retryable failure fails over to the next candidate before anything reaches the client, streaming
+/// and not: 429, 500, a connection that drops mid-request, and a first-byte timeout.
+@Suite struct FailoverTests {
+    enum Failure: String, CaseIterable, Sendable { case tooManyRequests, serverError, droppedConnection, timeout }
+
+    @Test(arguments: Failure.allCases) func eachRetryableFailureFailsOverStreamingAndNot(_ failure: Failure) async throws {
+        let dropping = try await DroppingServer.start()
+        // p1 is tried first every time (its breaker never opens here), with a short first-byte timeout.
+        var extra = ["LLM_PROVIDER_p1_FIRST_BYTE_TIMEOUT": "0.5", "AIHIGRESS_BREAKER_FAILURES": "100"]
+        if failure == .droppedConnection { extra["LLM_PROVIDER_p1_BASE_URL"] = dropping.baseURL + "/v1" }
+        try await withTwoProviders(extra: extra) { _, server, key, first, second in
+            switch failure {
+            case .tooManyRequests: first.setBehavior(.fail(status: 429))
+            case .serverError: first.setBehavior(.fail(status: 500))
+            case .timeout: first.setBehavior(.delayHead(.seconds(3)))
+            case .droppedConnection: break
+            }
+            let owner = try await ManagementClient.login(server, email: "owner@example.com", password: "password1")
+            let created = try await owner.send(.POST, "/orgs/acme/logical-models", body: [
+                "name": "ordered", "upstreams": [["provider": "p1", "model": "gpt-fake", "priority": 0], ["provider": "p2", "model": "gpt-fake", "priority": 1]],
+            ])
+            #expect(created.status == 201, "\(created.body)")
+            for stream in [false, true] {
+                let (path, body) = Ingress.chat.request(model: "ordered", prompt: "fail over", stream: stream)
+                let reply = try await http.send(.POST, server.baseURL + path, headers: [("Authorization", "Bearer \(key)")], body: JSONText.render(body))
+                #expect(reply.status == 200, "\(failure) stream=\(stream): \(reply.status) \(reply.body)")
+                #expect(try Ingress.chat.read(reply.body, stream: stream).text.hasPrefix("Echo: fail over"), "\(reply.body)")
+            }
+            #expect(second.completions.count == 2)
+            #expect(failure == .droppedConnection ? dropping.dropped >= 2 : first.completions.count >= 1, "p1 was tried first")
+        }
+        await dropping.stop()
+    }
+}
