@@ -7,6 +7,7 @@
 #   Benchmarks/profile-gateway.sh                       # non-streaming passthrough, CONNS=10 connections, no pacing
 #   MODE=stream PACE_MS=2 Benchmarks/profile-gateway.sh # streaming, each connection pausing 2 ms between requests
 #   BIN=/path/to/aihigress OUT=/tmp/profile Benchmarks/profile-gateway.sh
+#   BILLING_MODE=meter Benchmarks/profile-gateway.sh      # no credit holds (default: enforce, as in production)
 #
 # Then: perf report -i $OUT/perf.data --children --sort sym -g none | swift demangle --simplified
 set -euo pipefail
@@ -65,7 +66,9 @@ CONF
 export AIHIGRESS_DATA_DIR="$TMP/data" AIHIGRESS_PORT="$GATEWAY_PORT" AIHIGRESS_ENV_FILE=/nonexistent LOG_LEVEL="${LOG_LEVEL:-warning}" \
     AIHIGRESS_SECRET_KEY=benchmark-secret-0123456789abcdef0123456789 \
     LLM_PROVIDERS=bench LLM_PROVIDER_bench_BASE_URL="http://127.0.0.1:$NGINX_PORT" LLM_PROVIDER_bench_API_KEY=sk-bench \
-    LLM_PROVIDER_bench_MODELS=bench-model
+    LLM_PROVIDER_bench_MODELS=bench-model \
+    AIHIGRESS_BILLING_MODE="${BILLING_MODE:-enforce}" AIHIGRESS_UNPRICED_MODELS=default \
+    AIHIGRESS_DEFAULT_PRICE_INPUT=1 AIHIGRESS_DEFAULT_PRICE_OUTPUT=1 AIHIGRESS_BOOTSTRAP_CREDITS=100000000
 [[ "$MODE" == stream ]] && export LLM_PROVIDER_bench_CHAT_PATH=/v1/stream
 "$BIN" admin bootstrap --email bench@example.com --password benchmark1 --org bench >/dev/null
 KEY=$("$BIN" keys create --org bench --name bench | python3 -c 'import json,sys;print(json.load(sys.stdin)["key"])')

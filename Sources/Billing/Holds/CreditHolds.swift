@@ -57,7 +57,7 @@ public struct CreditHolds: Sendable {
             var posting = Posting(orgId: orgId, kind: .hold, amount: 0, holdAmount: amount, idempotencyKey: "hold:\(requestId)", actor: .system)
             posting.requestId = clientRequestId ?? requestId
             posting.apiKeyId = apiKeyId
-            _ = try await ledger.post(posting, on: db)
+            _ = try await ledger.post(posting, on: db, locked: account)
         }
     }
 
@@ -66,8 +66,10 @@ public struct CreditHolds: Sendable {
     public func settle(orgId: String, requestId: String, clientRequestId: String? = nil, _ settlement: Settlement) async throws -> Bool {
         let ledger = self.ledger
         return try await database.transaction { db in
-            _ = try await ledger.lock(orgId: orgId, on: db)
-            try await Self.release(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, to: .settled, ledger: ledger, on: db)
+            let account = try await ledger.lock(orgId: orgId, on: db)
+            let released = try await Self.release(
+                orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, to: .settled, ledger: ledger, on: db, locked: account
+            )
             guard settlement.cost > 0 else { return false }
             var charge = Posting(
                 orgId: orgId, kind: .charge, amount: -settlement.cost, idempotencyKey: "charge:\(requestId)", actor: .system,
@@ -78,7 +80,7 @@ public struct CreditHolds: Sendable {
             charge.model = settlement.model
             charge.apiKeyId = settlement.apiKeyId
             charge.usage = settlement.usage
-            return try await ledger.post(charge, on: db).applied
+            return try await ledger.post(charge, on: db, locked: released.balance).applied
         }
     }
 
@@ -93,33 +95,33 @@ public struct CreditHolds: Sendable {
             let requestId = try row.decode(column: "request_id", as: String.self)
             let orgId = try row.decode(column: "org_id", as: String.self)
             let done = try await database.transaction { db in
-                _ = try await ledger.lock(orgId: orgId, on: db)
-                return try await Self.release(orgId: orgId, requestId: requestId, to: .expired, ledger: ledger, on: db)
+                let account = try await ledger.lock(orgId: orgId, on: db)
+                return try await Self.release(orgId: orgId, requestId: requestId, to: .expired, ledger: ledger, on: db, locked: account).released
             }
             if done { released += 1 }
         }
         return released
     }
 
-    /// Closes an open hold and posts its release; false when there was no open hold.
-    @discardableResult
+    /// Closes an open hold and posts its release (`released` false when there was no open hold), with the account
+    /// as it stands afterwards. `locked`: the account as the caller's transaction locked it.
     private static func release(
-        orgId: String, requestId: String, clientRequestId: String? = nil, to status: Status, ledger: CreditLedger, on db: any SQLDatabase
-    ) async throws -> Bool {
+        orgId: String, requestId: String, clientRequestId: String? = nil, to status: Status, ledger: CreditLedger, on db: any SQLDatabase,
+        locked: CreditLedger.Balance
+    ) async throws -> (released: Bool, balance: CreditLedger.Balance) {
         guard let row = try await db.raw(
             """
             UPDATE credit_holds SET status = \(bind: status.rawValue), closed_at = \(bind: EpochMillis.now())
             WHERE request_id = \(bind: requestId) AND org_id = \(bind: orgId) AND status = 'open' RETURNING amount, api_key_id
             """
-        ).first() else { return false }
+        ).first() else { return (false, locked) }
         var posting = Posting(
             orgId: orgId, kind: .release, amount: 0, holdAmount: -(try row.decode(column: "amount", as: Int64.self)),
             idempotencyKey: "release:\(requestId)", actor: .system, reason: status == .expired ? "hold expired" : nil
         )
         posting.requestId = clientRequestId ?? requestId
         posting.apiKeyId = try row.decode(column: "api_key_id", as: String?.self)
-        _ = try await ledger.post(posting, on: db)
-        return true
+        return (true, try await ledger.post(posting, on: db, locked: locked).balance)
     }
 
     static func insufficient(needed: Int64, available: Int64) -> APIError {

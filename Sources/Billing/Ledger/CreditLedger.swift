@@ -21,33 +21,29 @@ public struct CreditLedger: Sendable {
 
     public init() {}
 
-    /// Locks (creating if needed) the organisation's account and returns its current figures.
+    /// Locks (creating if needed) the organisation's account and returns its current figures: one statement (an
+    /// upsert takes the row lock on PostgreSQL; SQLite holds its write lock for the whole transaction).
     public func lock(orgId: String, on db: any SQLDatabase) async throws -> Balance {
         let now = EpochMillis.now()
-        try await db.raw(
+        guard let row = try await db.raw(
             """
             INSERT INTO credit_accounts (org_id, balance, held, created_at, updated_at) VALUES (\(bind: orgId), 0, 0, \(bind: now), \(bind: now))
-            ON CONFLICT (org_id) DO NOTHING
+            ON CONFLICT (org_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING balance, held
             """
-        ).run()
-        guard let row = try await db.raw(
-            "UPDATE credit_accounts SET updated_at = \(bind: now) WHERE org_id = \(bind: orgId) RETURNING balance, held"
         ).first() else { throw APIError.notFound("organization not found", code: "organization_not_found") }
         return Balance(balance: try row.decode(column: "balance", as: Int64.self), held: try row.decode(column: "held", as: Int64.self))
     }
 
-    /// Appends the posting unless its idempotency key exists; call inside a transaction.
-    public func post(_ posting: Posting, on db: any SQLDatabase) async throws -> Posted {
-        let current = try await lock(orgId: posting.orgId, on: db)
-        if let existing = try await db.raw(
-            "SELECT id FROM ledger_entries WHERE org_id = \(bind: posting.orgId) AND idempotency_key = \(bind: posting.idempotencyKey)"
-        ).first() {
-            return Posted(entryId: try existing.decode(column: "id", as: String.self), applied: false, balance: current)
-        }
+    /// Appends the posting unless its idempotency key exists; call inside a transaction. `locked`: the account as
+    /// this transaction last saw it (from `lock` or a previous posting), which saves locking it again.
+    public func post(_ posting: Posting, on db: any SQLDatabase, locked: Balance? = nil) async throws -> Posted {
+        let current: Balance
+        if let locked { current = locked } else { current = try await lock(orgId: posting.orgId, on: db) }
         let after = Balance(balance: current.balance + posting.amount, held: current.held + posting.holdAmount)
         let id = Identifier.make()
         let usage = posting.usage
-        try await db.raw(
+        // The unique (org_id, idempotency_key) makes a replay insert nothing; only then is the first entry looked up.
+        let inserted = try await db.raw(
             """
             INSERT INTO ledger_entries (id, org_id, kind, amount, hold_amount, balance_after, idempotency_key, actor_kind, actor_id,
                 reason, request_id, provider_id, model, api_key_id, user_id, input_tokens, output_tokens, cached_input_tokens,
@@ -57,8 +53,15 @@ public struct CreditLedger: Sendable {
                 \(bind: posting.reason), \(bind: posting.requestId), \(bind: posting.providerId), \(bind: posting.model),
                 \(bind: posting.apiKeyId), \(bind: posting.userId), \(bind: usage?.inputTokens), \(bind: usage?.outputTokens),
                 \(bind: usage?.cachedInputTokens), \(bind: usage?.reasoningTokens), \(bind: usage?.estimated ?? false), \(bind: EpochMillis.now()))
+            ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id
             """
-        ).run()
+        ).first()
+        guard inserted != nil else {
+            let existing = try await db.raw(
+                "SELECT id FROM ledger_entries WHERE org_id = \(bind: posting.orgId) AND idempotency_key = \(bind: posting.idempotencyKey)"
+            ).first()
+            return Posted(entryId: try existing?.decode(column: "id", as: String.self) ?? "", applied: false, balance: current)
+        }
         try await db.raw(
             """
             UPDATE credit_accounts SET balance = \(bind: after.balance), held = \(bind: after.held), updated_at = \(bind: EpochMillis.now())
