@@ -77,6 +77,58 @@ import TestSupport
         }
     }
 
+    /// Concurrent holds and settlements of two organisations share transactions: a refused or failing item fails
+    /// alone, and every account still equals its ledger.
+    @Test func itemsSharingATransactionSucceedOrFailOnTheirOwn() async throws {
+        try await TestDatabase.withMigrated { database in
+            let rich = try await organization(database, credits: 10_000_000)
+            let poor = try await organization(database, credits: 1_000_000)
+            let holds = CreditHolds(database: database)
+            try await holds.place(orgId: rich, requestId: "done", apiKeyId: nil, amount: 100_000, lifetime: .seconds(60), enforce: true)
+            enum Outcome: Equatable { case placed, refused, failed, charged }
+            let outcomes = await withTaskGroup(of: (String, Outcome).self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        do {
+                            try await holds.place(orgId: rich, requestId: "rich\(index)", apiKeyId: nil, amount: 100_000, lifetime: .seconds(60), enforce: true)
+                            return ("rich", .placed)
+                        } catch { return ("rich", .failed) }
+                    }
+                    group.addTask {
+                        do {
+                            try await holds.place(orgId: poor, requestId: "poor\(index)", apiKeyId: nil, amount: 300_000, lifetime: .seconds(60), enforce: true)
+                            return ("poor", .placed)
+                        } catch let error as APIError where error.status.code == 402 { return ("poor", .refused) } catch { return ("poor", .failed) }
+                    }
+                }
+                // The same billing id twice: the second insert of its hold row fails, alone.
+                for copy in 0..<2 {
+                    group.addTask {
+                        do {
+                            try await holds.place(orgId: rich, requestId: "twice", apiKeyId: nil, amount: 1_000, lifetime: .seconds(60), enforce: true)
+                            return ("twice", .placed)
+                        } catch { return ("twice\(copy)", .failed) }
+                    }
+                }
+                group.addTask {
+                    let settlement = CreditHolds.Settlement(cost: 42, usage: nil, providerId: nil, model: nil, apiKeyId: nil, reason: "completed")
+                    return ("done", (try? await holds.settle(orgId: rich, requestId: "done", settlement)) == true ? .charged : .failed)
+                }
+                return await group.reduce(into: [(String, Outcome)]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == ("rich", .placed) }.count == 20)
+            #expect(outcomes.filter { $0 == ("poor", .placed) }.count == 3, "only three 0.3-credit holds fit in one credit")
+            #expect(outcomes.filter { $0 == ("poor", .refused) }.count == 17)
+            #expect(outcomes.filter { $0.0 == "twice" }.count == 1 && outcomes.filter { $0.0.hasPrefix("twice") }.count == 2)
+            #expect(outcomes.contains { $0 == ("done", .charged) })
+            let balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: rich, on: db) }
+            #expect(balance.held == 20 * 100_000 + 1_000)
+            #expect(balance.balance == 10_000_000 - 42)
+            try await assertReconciled(database, rich)
+            try await assertReconciled(database, poor)
+        }
+    }
+
     @Test func settlementChargesOnceAndReleasesTheHold() async throws {
         try await TestDatabase.withMigrated { database in
             let orgId = try await organization(database, credits: 2_000_000)

@@ -30,58 +30,73 @@ public struct CreditHolds: Sendable {
 
     private let database: Database
     private let ledger = CreditLedger()
+    private let batcher: LedgerBatcher
 
     public init(database: Database) {
         self.database = database
+        self.batcher = LedgerBatcher(database: database)
     }
 
     /// Reserves `amount` for the request. With `enforce`, 402 when the available balance cannot cover it.
     /// `requestId` is the server's billing id for the request (idempotency keys derive from it); `clientRequestId`
-    /// is the request id the client saw, recorded for reference.
+    /// is the request id the client saw, recorded for reference. Concurrent calls share transactions (`LedgerBatcher`).
     public func place(
         orgId: String, requestId: String, clientRequestId: String? = nil, apiKeyId: String?, amount: Int64, lifetime: Duration, enforce: Bool
     ) async throws {
-        let ledger = self.ledger
-        try await database.transaction { db in
-            let account = try await ledger.lock(orgId: orgId, on: db)
-            if enforce && account.available < amount {
-                throw Self.insufficient(needed: amount, available: account.available)
-            }
-            let now = EpochMillis.now()
-            try await db.raw(
-                """
-                INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, status, created_at, expires_at)
-                VALUES (\(bind: requestId), \(bind: orgId), \(bind: apiKeyId), \(bind: amount), 'open', \(bind: now), \(bind: now + lifetime.milliseconds))
-                """
-            ).run()
-            var posting = Posting(orgId: orgId, kind: .hold, amount: 0, holdAmount: amount, idempotencyKey: "hold:\(requestId)", actor: .system)
-            posting.requestId = clientRequestId ?? requestId
-            posting.apiKeyId = apiKeyId
-            _ = try await ledger.post(posting, on: db, locked: account)
-        }
+        _ = try await batcher.submit(.hold(.init(
+            orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, apiKeyId: apiKeyId, amount: amount, lifetime: lifetime,
+            enforce: enforce
+        )))
     }
 
-    /// Charges the request once (a replay changes nothing) and releases its hold if it is still open.
+    /// Charges the request once (a replay changes nothing) and releases its hold if it is still open; true when
+    /// this call charged.
     @discardableResult
     public func settle(orgId: String, requestId: String, clientRequestId: String? = nil, _ settlement: Settlement) async throws -> Bool {
-        let ledger = self.ledger
-        return try await database.transaction { db in
-            let account = try await ledger.lock(orgId: orgId, on: db)
-            let released = try await Self.release(
-                orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, to: .settled, ledger: ledger, on: db, locked: account
-            )
-            guard settlement.cost > 0 else { return false }
-            var charge = Posting(
-                orgId: orgId, kind: .charge, amount: -settlement.cost, idempotencyKey: "charge:\(requestId)", actor: .system,
-                reason: settlement.reason
-            )
-            charge.requestId = clientRequestId ?? requestId
-            charge.providerId = settlement.providerId
-            charge.model = settlement.model
-            charge.apiKeyId = settlement.apiKeyId
-            charge.usage = settlement.usage
-            return try await ledger.post(charge, on: db, locked: released.balance).applied
-        }
+        try await batcher.submit(.settle(.init(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement: settlement)))
+    }
+
+    /// Inserts the hold and posts it; returns the account afterwards (the caller stores it).
+    static func open(_ hold: LedgerBatcher.Hold, ledger: CreditLedger, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
+        -> CreditLedger.Balance
+    {
+        let now = EpochMillis.now()
+        try await db.raw(
+            """
+            INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, status, created_at, expires_at)
+            VALUES (\(bind: hold.requestId), \(bind: hold.orgId), \(bind: hold.apiKeyId), \(bind: hold.amount), 'open', \(bind: now),
+                \(bind: now + hold.lifetime.milliseconds))
+            """
+        ).run()
+        var posting = Posting(
+            orgId: hold.orgId, kind: .hold, amount: 0, holdAmount: hold.amount, idempotencyKey: "hold:\(hold.requestId)", actor: .system
+        )
+        posting.requestId = hold.clientRequestId ?? hold.requestId
+        posting.apiKeyId = hold.apiKeyId
+        return try await ledger.append(posting, on: db, locked: locked).balance
+    }
+
+    /// Releases the hold and posts the charge (once); returns whether it charged and the account afterwards.
+    static func settle(_ settle: LedgerBatcher.Settle, ledger: CreditLedger, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
+        -> (charged: Bool, balance: CreditLedger.Balance)
+    {
+        let released = try await release(
+            orgId: settle.orgId, requestId: settle.requestId, clientRequestId: settle.clientRequestId, to: .settled, ledger: ledger, on: db,
+            locked: locked
+        )
+        let settlement = settle.settlement
+        guard settlement.cost > 0 else { return (false, released.balance) }
+        var charge = Posting(
+            orgId: settle.orgId, kind: .charge, amount: -settlement.cost, idempotencyKey: "charge:\(settle.requestId)", actor: .system,
+            reason: settlement.reason
+        )
+        charge.requestId = settle.clientRequestId ?? settle.requestId
+        charge.providerId = settlement.providerId
+        charge.model = settlement.model
+        charge.apiKeyId = settlement.apiKeyId
+        charge.usage = settlement.usage
+        let posted = try await ledger.append(charge, on: db, locked: released.balance)
+        return (posted.applied, posted.balance)
     }
 
     /// Releases holds whose lifetime ended (crashed or stuck requests). Returns how many were released.
@@ -96,15 +111,17 @@ public struct CreditHolds: Sendable {
             let orgId = try row.decode(column: "org_id", as: String.self)
             let done = try await database.transaction { db in
                 let account = try await ledger.lock(orgId: orgId, on: db)
-                return try await Self.release(orgId: orgId, requestId: requestId, to: .expired, ledger: ledger, on: db, locked: account).released
+                let released = try await Self.release(orgId: orgId, requestId: requestId, to: .expired, ledger: ledger, on: db, locked: account)
+                if released.balance != account { try await ledger.store(released.balance, orgId: orgId, on: db) }
+                return released.released
             }
             if done { released += 1 }
         }
         return released
     }
 
-    /// Closes an open hold and posts its release (`released` false when there was no open hold), with the account
-    /// as it stands afterwards. `locked`: the account as the caller's transaction locked it.
+    /// Closes an open hold and appends its release (`released` false when there was no open hold), with the account
+    /// as it stands afterwards (the caller stores it). `locked`: the account as the caller's transaction saw it last.
     private static func release(
         orgId: String, requestId: String, clientRequestId: String? = nil, to status: Status, ledger: CreditLedger, on db: any SQLDatabase,
         locked: CreditLedger.Balance
@@ -121,7 +138,7 @@ public struct CreditHolds: Sendable {
         )
         posting.requestId = clientRequestId ?? requestId
         posting.apiKeyId = try row.decode(column: "api_key_id", as: String?.self)
-        return (true, try await ledger.post(posting, on: db, locked: locked).balance)
+        return (true, try await ledger.append(posting, on: db, locked: locked).balance)
     }
 
     static func insufficient(needed: Int64, available: Int64) -> APIError {

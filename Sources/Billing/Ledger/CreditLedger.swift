@@ -34,9 +34,18 @@ public struct CreditLedger: Sendable {
         return Balance(balance: try row.decode(column: "balance", as: Int64.self), held: try row.decode(column: "held", as: Int64.self))
     }
 
-    /// Appends the posting unless its idempotency key exists; call inside a transaction. `locked`: the account as
-    /// this transaction last saw it (from `lock` or a previous posting), which saves locking it again.
+    /// Appends the posting unless its idempotency key exists and writes the account; call inside a transaction.
+    /// `locked`: the account as this transaction last saw it (from `lock` or a previous posting), which saves
+    /// locking it again.
     public func post(_ posting: Posting, on db: any SQLDatabase, locked: Balance? = nil) async throws -> Posted {
+        let posted = try await append(posting, on: db, locked: locked)
+        if posted.applied { try await store(posted.balance, orgId: posting.orgId, on: db) }
+        return posted
+    }
+
+    /// Inserts the entry unless its idempotency key exists, and returns the account as it stands after it; the
+    /// caller writes the account with `store` (once, after several postings). Call inside a transaction.
+    func append(_ posting: Posting, on db: any SQLDatabase, locked: Balance? = nil) async throws -> Posted {
         let current: Balance
         if let locked { current = locked } else { current = try await lock(orgId: posting.orgId, on: db) }
         let after = Balance(balance: current.balance + posting.amount, held: current.held + posting.holdAmount)
@@ -62,13 +71,17 @@ public struct CreditLedger: Sendable {
             ).first()
             return Posted(entryId: try existing?.decode(column: "id", as: String.self) ?? "", applied: false, balance: current)
         }
+        return Posted(entryId: id, applied: true, balance: after)
+    }
+
+    /// Writes the account's maintained figures (after `append`); call inside the same transaction.
+    func store(_ balance: Balance, orgId: String, on db: any SQLDatabase) async throws {
         try await db.raw(
             """
-            UPDATE credit_accounts SET balance = \(bind: after.balance), held = \(bind: after.held), updated_at = \(bind: EpochMillis.now())
-            WHERE org_id = \(bind: posting.orgId)
+            UPDATE credit_accounts SET balance = \(bind: balance.balance), held = \(bind: balance.held), updated_at = \(bind: EpochMillis.now())
+            WHERE org_id = \(bind: orgId)
             """
         ).run()
-        return Posted(entryId: id, applied: true, balance: after)
     }
 
     public func balance(orgId: String, on db: any SQLDatabase) async throws -> Balance {
