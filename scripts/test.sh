@@ -115,6 +115,8 @@ fi
 # Throw-away PostgreSQL + Redis
 # ---------------------------------------------------------------------------
 TMP_ROOT=""
+# Scratch space of the test processes (databases, data directories, logs): one directory per run, removed at exit.
+TEST_TMP=""
 PG_BIN=""
 PG_OS_USER=""          # non-empty when the script is root: postgres runs as this user
 PG_DATA=""
@@ -183,6 +185,7 @@ cleanup() {
     set +e
     trap - EXIT INT TERM HUP
     if [[ -n "$HOLD_SLEEP_PID" ]]; then kill "$HOLD_SLEEP_PID" 2>/dev/null; fi
+    if [[ -n "$TEST_TMP" ]]; then rm -rf "$TEST_TMP"; fi
     if [[ -n "$TMP_ROOT" ]]; then
         [[ $SERVERS_UP -eq 1 ]] && info "stopping PostgreSQL and Redis"
         stop_redis
@@ -382,11 +385,12 @@ unset DATABASE_URL REDIS_URL
 # servers started at once on two cores blur those clocks. A serial pass takes a few minutes.
 PARALLEL_FLAG="--no-parallel"
 if [[ "${AIHIGRESS_TEST_PARALLEL:-}" == "1" ]]; then PARALLEL_FLAG="--parallel"; fi
+TEST_TMP="$(mktemp -d -t aihigress-tests.XXXXXXXX)"
 
 if [[ $RUN_EMBEDDED -eq 1 ]]; then
     section "Pass 1/2: embedded (SQLite + in-process shared state)"
     if env -u AIHIGRESS_TEST_POSTGRES_URL -u AIHIGRESS_TEST_REDIS_URL -u AIHIGRESS_TEST_REQUIRE_EXTERNAL \
-            AIHIGRESS_TEST_BACKEND=embedded \
+            AIHIGRESS_TEST_BACKEND=embedded TMPDIR="$TEST_TMP" \
             swift test --skip-build "$PARALLEL_FLAG" "$@"; then
         EMBEDDED_RESULT="PASS"
     else
@@ -401,7 +405,7 @@ if [[ $RUN_EXTERNAL -eq 1 ]]; then
         if env AIHIGRESS_TEST_BACKEND=external \
                 AIHIGRESS_TEST_POSTGRES_URL="$POSTGRES_URL" \
                 AIHIGRESS_TEST_REDIS_URL="$REDIS_URL_T" \
-                AIHIGRESS_TEST_REQUIRE_EXTERNAL=1 \
+                AIHIGRESS_TEST_REQUIRE_EXTERNAL=1 TMPDIR="$TEST_TMP" \
                 swift test --skip-build "$PARALLEL_FLAG" "$@"; then
             EXTERNAL_RESULT="PASS"
         else
