@@ -37,10 +37,7 @@ struct RequestMetering: Sendable {
     ) async throws -> Ticket {
         var prices: [String: Price] = [:]
         for candidate in candidates {
-            if let price = billing.prices.price(model: candidate.upstreamModel, providerId: candidate.provider.id, orgId: identity.orgId) {
-                prices[Self.key(candidate)] = price.scaled(byBasisPoints: candidate.provider.billingFactorBasisPoints)
-                    .scaled(byBasisPoints: candidate.priceMultiplierBasisPoints)
-            }
+            if let price = candidate.price(in: billing.prices, orgId: identity.orgId) { prices[Self.key(candidate)] = price }
         }
         guard !prices.isEmpty else {
             throw APIError.forbidden(

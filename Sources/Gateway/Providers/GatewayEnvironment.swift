@@ -44,12 +44,7 @@ public struct GatewayEnvironment: Sendable, Equatable {
             if let referer = env["MASK_REFERER"], !referer.isEmpty { browser["referer"] = referer }
         }
         let breaker = BreakerSettings.read(env, into: &problems)
-        var sticky = 7200
-        if let text = env["AIHIGRESS_STICKY_SESSION_TTL_SECONDS"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
-            if let seconds = Int(text), (1...604_800).contains(seconds) { sticky = seconds } else {
-                problems.append("AIHIGRESS_STICKY_SESSION_TTL_SECONDS: expected an integer in 1...604800, got '\(text)'")
-            }
-        }
+        let sticky = EnvInteger.read(env, "AIHIGRESS_STICKY_SESSION_TTL_SECONDS", default: 7200, 1...604_800, into: &problems)
         let healthProbes = HealthProbeSettings.read(env, into: &problems)
         let routing = RoutingSettings.read(env, into: &problems)
         if !problems.isEmpty { throw ConfigError(problems: problems) }

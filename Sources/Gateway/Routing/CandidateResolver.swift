@@ -1,3 +1,4 @@
+import Billing
 import Core
 
 /// One place a request can go: a provider and the model name to send it.
@@ -10,6 +11,16 @@ public struct Candidate: Sendable, Equatable {
     public var priceMultiplierBasisPoints: Int = 10_000
     /// A logical model's upstream priority: lower is tried first.
     public var priority: Int = 0
+}
+
+extension Candidate {
+    /// What a request routed here is charged per unit: the price book's price for the model, times the provider's
+    /// billing factor, times the logical model's multiplier. nil when the model has no price.
+    func price(in prices: PriceBook, orgId: String) -> Price? {
+        prices.price(model: upstreamModel, providerId: provider.id, orgId: orgId)?
+            .scaled(byBasisPoints: provider.billingFactorBasisPoints)
+            .scaled(byBasisPoints: priceMultiplierBasisPoints)
+    }
 }
 
 /// What an endpoint needs from a provider.

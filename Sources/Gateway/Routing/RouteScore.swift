@@ -63,8 +63,6 @@ public enum RouteScore {
     }
 
     static func blendedPrice(_ candidate: Candidate, prices: PriceBook, orgId: String) -> Int64? {
-        guard let price = prices.price(model: candidate.upstreamModel, providerId: candidate.provider.id, orgId: orgId) else { return nil }
-        let scaled = price.scaled(byBasisPoints: candidate.provider.billingFactorBasisPoints).scaled(byBasisPoints: candidate.priceMultiplierBasisPoints)
-        return scaled.inputPerMillion + scaled.outputPerMillion
+        candidate.price(in: prices, orgId: orgId).map { $0.inputPerMillion + $0.outputPerMillion }
     }
 }
