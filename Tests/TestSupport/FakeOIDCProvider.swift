@@ -59,7 +59,6 @@ public final class FakeOIDCProvider: Sendable {
     }
 
     private struct State {
-        var port = 0
         var misbehavior = Misbehavior.none
         var user = User(subject: "user-1", email: "alice@example.com")
         var grants: [String: Grant] = [:]
@@ -67,7 +66,6 @@ public final class FakeOIDCProvider: Sendable {
         var authorizeRequests: [[String: String]] = []
         var tokenCalls: [TokenCall] = []
         var jwksFetches = 0
-        var task: Task<Void, any Error>?
     }
 
     public let clientId: String
@@ -75,14 +73,15 @@ public final class FakeOIDCProvider: Sendable {
     public static let keyId = "fake-key-1"
     public static let rotatedKeyId = "fake-key-2"
     private let state = NIOLockedValueBox(State())
+    private let server = LoopbackServer()
     private let signingKeys: JWTKeyCollection
     private let impostorKeys: JWTKeyCollection
     private let rotatedKeys: JWTKeyCollection
     private let publishedKey: JSONValue
     private let rotatedPublishedKey: JSONValue
 
-    public var port: Int { state.withLockedValue { $0.port } }
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var port: Int { server.port }
+    public var baseURL: String { server.baseURL }
     public var issuer: String { baseURL }
     public var authorizeRequests: [[String: String]] { state.withLockedValue { $0.authorizeRequests } }
     public var tokenCalls: [TokenCall] { state.withLockedValue { $0.tokenCalls } }
@@ -135,18 +134,12 @@ public final class FakeOIDCProvider: Sendable {
         router.get("/jwks") { _, _ in fake.jwks() }
         router.get("/user") { request, _ in fake.githubUser(request) }
         router.get("/user/emails") { request, _ in fake.githubEmails(request) }
-        let (port, task) = try await LoopbackServer.start(router, name: "fake OIDC provider")
-        fake.state.withLockedValue {
-            $0.port = port
-            $0.task = task
-        }
+        try await fake.server.start(router, name: "fake OIDC provider")
         return fake
     }
 
     public func stop() async {
-        let task = state.withLockedValue { $0.task }
-        task?.cancel()
-        _ = try? await task?.value
+        await server.stop()
     }
 
     /// Settings for a gateway that uses this fake as OIDC provider `name`.

@@ -38,16 +38,15 @@ public final class FakeProvider: Sendable {
     /// Whether the OpenAI fake also serves the Responses API.
     public let servesResponses: Bool
     private let state = NIOLockedValueBox(State())
+    private let server = LoopbackServer()
     private struct State {
-        var port = 0
         var behavior = Behavior.normal
         var received: [Received] = []
         var abandonedStreams = 0
-        var task: Task<Void, any Error>?
     }
 
-    public var port: Int { state.withLockedValue { $0.port } }
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var port: Int { server.port }
+    public var baseURL: String { server.baseURL }
     public var received: [Received] { state.withLockedValue { $0.received } }
     /// Streams whose reader went away before the fake finished writing (client disconnect reached upstream).
     public var abandonedStreams: Int { state.withLockedValue { $0.abandonedStreams } }
@@ -76,18 +75,12 @@ public final class FakeProvider: Sendable {
             fake.record(request, body: body)
             return try await fake.answer(request, body: body)
         }
-        let (port, task) = try await LoopbackServer.start(router, name: "fake provider")
-        fake.state.withLockedValue {
-            $0.port = port
-            $0.task = task
-        }
+        try await fake.server.start(router, name: "fake provider")
         return fake
     }
 
     public func stop() async {
-        let task = state.withLockedValue { $0.task }
-        task?.cancel()
-        _ = try? await task?.value
+        await server.stop()
     }
 
     private func record(_ request: Request, body: JSONValue?) {

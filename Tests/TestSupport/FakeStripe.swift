@@ -78,18 +78,17 @@ public final class FakeStripe: Sendable {
     public let secretKey: String
     public let webhookSecret: String
     private let state = NIOLockedValueBox(State())
+    private let server = LoopbackServer()
     private struct State {
-        var port = 0
         var behavior = Behavior.succeed
         var failuresLeft = 0
         var intents: [Intent] = []
         var received: [Received] = []
         /// Idempotency key → (form, status, body) of the first executed request.
         var saved: [String: (form: [String: String], status: Int, body: JSONValue)] = [:]
-        var task: Task<Void, any Error>?
     }
 
-    public var baseURL: String { "http://127.0.0.1:\(state.withLockedValue { $0.port })" }
+    public var baseURL: String { server.baseURL }
     public var intents: [Intent] { state.withLockedValue { $0.intents } }
     public var received: [Received] { state.withLockedValue { $0.received } }
 
@@ -113,18 +112,12 @@ public final class FakeStripe: Sendable {
             let bytes = try await request.collectBody(upTo: 1024 * 1024)
             return await fake.createIntent(request, body: String(buffer: bytes))
         }
-        let (port, task) = try await LoopbackServer.start(router, name: "fake Stripe")
-        fake.state.withLockedValue {
-            $0.port = port
-            $0.task = task
-        }
+        try await fake.server.start(router, name: "fake Stripe")
         return fake
     }
 
     public func stop() async {
-        let task = state.withLockedValue { $0.task }
-        task?.cancel()
-        _ = try? await task?.value
+        await server.stop()
     }
 
     private func createIntent(_ request: Request, body: String) async -> Response {

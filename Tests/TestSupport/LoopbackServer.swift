@@ -1,11 +1,29 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 
-/// Starts the in-process fakes' HTTP servers: a Hummingbird application on 127.0.0.1 with a free port.
-enum LoopbackServer {
+/// An in-process fake's HTTP server: a Hummingbird application on 127.0.0.1 with a free port. A fake creates
+/// one before its router (whose handlers capture the fake), starts it with the router, and stops it when done.
+final class LoopbackServer: Sendable {
+    private let running = NIOLockedValueBox<(port: Int, task: Task<Void, any Error>?)>((0, nil))
+
+    var port: Int { running.withLockedValue { $0.port } }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    func start(_ router: Router<BasicRequestContext>, name: String) async throws {
+        let (port, task) = try await Self.run(router, name: name)
+        running.withLockedValue { $0 = (port, task) }
+    }
+
+    func stop() async {
+        let task = running.withLockedValue { $0.task }
+        task?.cancel()
+        _ = try? await task?.value
+    }
+
     /// The bound port and the task running the server (cancel it to stop).
-    static func start(_ router: Router<BasicRequestContext>, name: String) async throws -> (port: Int, task: Task<Void, any Error>) {
+    private static func run(_ router: Router<BasicRequestContext>, name: String) async throws -> (port: Int, task: Task<Void, any Error>) {
         let ready = AsyncStream<Int>.makeStream()
         var logger = Logger(label: name)
         logger.logLevel = .critical
