@@ -94,10 +94,7 @@ public struct PaymentRoutes: Sendable {
                 throw APIError.conflict("payment \(payment.id) was cancelled", code: "payment_cancelled")
             }
             let applied = try await payments.succeed(paymentId: payment.id, providerPaymentId: nil, actor: call.actor)
-            guard let now = try await payments.payment(id: payment.id) else { throw APIError.internalError }
-            var json = now.json.objectValue ?? [:]
-            json["applied"] = .bool(applied)
-            return JSONResponse.object(json)
+            return try await answer(payment.id, applied: applied)
         }
         api.add(.post, "/system/payments/{payment}/cancel", access: .system, tag: "system",
                 summary: "Cancel a pending manual payment (the money never arrived)") { call in
@@ -108,10 +105,7 @@ public struct PaymentRoutes: Sendable {
             let applied = try await payments.fail(
                 paymentId: payment.id, providerPaymentId: nil, message: "cancelled by a system administrator", status: .cancelled, actor: call.actor
             )
-            guard let now = try await payments.payment(id: payment.id) else { throw APIError.internalError }
-            var json = now.json.objectValue ?? [:]
-            json["applied"] = .bool(applied)
-            return JSONResponse.object(json)
+            return try await answer(payment.id, applied: applied)
         }
         api.add(.post, "/webhooks/stripe", access: .anyone, tag: "webhooks",
                 summary: "Stripe events (Stripe-Signature verified over the raw body before anything is parsed)") { call in
@@ -152,6 +146,14 @@ public struct PaymentRoutes: Sendable {
             throw APIError.conflict("payment \(payment.id) is a \(payment.provider) payment; its provider reports its outcome", code: "not_a_manual_payment")
         }
         return payment
+    }
+
+    /// A confirmed or cancelled payment as it stands now, with whether this call changed it.
+    private func answer(_ paymentId: String, applied: Bool) async throws -> Response {
+        guard let now = try await payments.payment(id: paymentId) else { throw APIError.internalError }
+        var json = now.json.objectValue ?? [:]
+        json["applied"] = .bool(applied)
+        return JSONResponse.object(json)
     }
 
     /// Applies a PUT body over the current profile and checks the result.

@@ -219,20 +219,15 @@ public struct Payments: Sendable {
         )
         let (audit, notifications) = (self.audit, self.notifications)
         return try await database.transaction { db in
-            var sql = SQLQueryString(
-                """
-                UPDATE payments SET status = 'succeeded', ledger_entry_id = \(bind: posted.entryId), last_error = NULL,
+            let changed = try await Self.transition(
+                payment.id, from: [.pending, .failed], providerPaymentId: providerPaymentId,
+                set: """
+                    status = 'succeeded', ledger_entry_id = \(bind: posted.entryId), last_error = NULL,
                     confirmed_by = \(bind: actor.kind == "user" ? actor.id : nil), updated_at = \(bind: EpochMillis.now())
-                """
+                    """,
+                on: db
             )
-            if let providerPaymentId {
-                sql.appendInterpolation(unsafeRaw: ", provider_payment_id = ")
-                sql.appendInterpolation(bind: providerPaymentId)
-            }
-            sql.appendInterpolation(unsafeRaw: " WHERE id = ")
-            sql.appendInterpolation(bind: payment.id)
-            sql.appendInterpolation(unsafeRaw: " AND status IN ('pending', 'failed') RETURNING id")
-            guard try await db.raw(sql).first() != nil else { return false }
+            guard changed else { return false }
             let amount = Credits(micros: payment.amount)
             let balance = Credits(micros: try await CreditLedger().balance(orgId: payment.orgId, on: db).balance)
             let action = payment.kind == .autoTopUp ? "billing.auto_topup_succeeded" : "billing.payment_succeeded"
@@ -260,17 +255,11 @@ public struct Payments: Sendable {
         let (audit, notifications) = (self.audit, self.notifications)
         let reason = String(message.prefix(500))
         return try await database.transaction { db in
-            var sql = SQLQueryString(
-                "UPDATE payments SET status = \(bind: status.rawValue), last_error = \(bind: reason), updated_at = \(bind: EpochMillis.now())"
+            let changed = try await Self.transition(
+                payment.id, from: [.pending], providerPaymentId: payment.providerPaymentId == nil ? providerPaymentId : nil,
+                set: "status = \(bind: status.rawValue), last_error = \(bind: reason), updated_at = \(bind: EpochMillis.now())", on: db
             )
-            if let providerPaymentId, payment.providerPaymentId == nil {
-                sql.appendInterpolation(unsafeRaw: ", provider_payment_id = ")
-                sql.appendInterpolation(bind: providerPaymentId)
-            }
-            sql.appendInterpolation(unsafeRaw: " WHERE id = ")
-            sql.appendInterpolation(bind: payment.id)
-            sql.appendInterpolation(unsafeRaw: " AND status = 'pending' RETURNING id")
-            guard try await db.raw(sql).first() != nil else { return false }
+            guard changed else { return false }
             let amount = Credits(micros: payment.amount)
             let action = payment.kind == .autoTopUp ? "billing.auto_topup_failed" : "billing.payment_\(status.rawValue)"
             let details: [String: JSONValue] = [
@@ -287,6 +276,18 @@ public struct Payments: Sendable {
             )
             return true
         }
+    }
+
+    /// Applies `assignments` (and the provider's payment id, when given) to a payment that is in one of `statuses`;
+    /// true when this statement changed it, so concurrent confirmations or failures act once.
+    private static func transition(
+        _ paymentId: String, from statuses: [Payment.Status], providerPaymentId: String?, set assignments: SQLQueryString, on db: any SQLDatabase
+    ) async throws -> Bool {
+        var sql = "UPDATE payments SET " + assignments
+        if let providerPaymentId { sql += ", provider_payment_id = \(bind: providerPaymentId)" }
+        let allowed = statuses.map { status -> SQLQueryString in "\(bind: status.rawValue)" }.joined(separator: ", ")
+        sql += " WHERE id = \(bind: paymentId) AND status IN (" + allowed + ") RETURNING id"
+        return try await db.raw(sql).first() != nil
     }
 
     /// The balance right after a ledger entry was posted.
