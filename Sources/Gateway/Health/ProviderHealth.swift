@@ -53,13 +53,14 @@ public final class ProviderHealth: Sendable {
         }
         guard due else { return }
         let started = EpochMillis.now()
-        for id in providerIds {
-            let stored: HealthRecord?
-            do {
-                stored = try await sharedState.get(Self.key(id)).flatMap { try? JSONText.parse(Array($0.utf8)) }.flatMap(HealthRecord.init(json:))
-            } catch {
-                continue  // Shared state unreachable: keep what we knew until the records expire here too.
-            }
+        let texts: [String?]
+        do {
+            texts = try await sharedState.getMany(providerIds.map(Self.key))  // one round trip for every provider
+        } catch {
+            return  // Shared state unreachable: keep what we knew until the records expire here too.
+        }
+        for (id, text) in zip(providerIds, texts) {
+            let stored = text.flatMap { try? JSONText.parse(Array($0.utf8)) }.flatMap(HealthRecord.init(json:))
             cache.withLockedValue { cache in
                 let local = cache.records[id]
                 // A local probe may have landed while we read; never replace it with an older record.

@@ -55,8 +55,8 @@ struct CallPreparation: Sendable {
         }
     }
 
-    /// Weighted random choice among the provider's keys (key pools with health and QPS come with routing).
-    static func pickKey(_ keys: [UpstreamKey], weight: (UpstreamKey) -> Double = { max($0.weight, 0) }) -> UpstreamKey {
+    /// Weighted random choice among keys, by the weight the pool gives each (`RecentKeyFailures.weight`).
+    static func pickKey(_ keys: [UpstreamKey], weight: (UpstreamKey) -> Double) -> UpstreamKey {
         let weights = keys.map(weight)
         let total = weights.reduce(0, +)
         guard total > 0 else { return keys[0] }
