@@ -23,58 +23,17 @@ command -v perf >/dev/null && command -v wrk >/dev/null && [[ -x /usr/sbin/nginx
 TMP="$(mktemp -d)"
 OUT="${OUT:-$TMP}"
 mkdir -p "$OUT"
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-NGINX_PORT=$(port)
-GATEWAY_PORT=$(port)
+source "$ROOT/Benchmarks/fixture.sh"
 cleanup() {
-    [[ -n "${GW_PID:-}" ]] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
-    [[ -f "$TMP/nginx.pid" ]] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+    bench_stop
     rm -rf "$TMP/data"
 }
 trap cleanup EXIT
 
-COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}}'
-STREAM_BODY=$(python3 - <<'PY'
-import json
-base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": "bench-model"}
-frames = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
-frames += [{**base, "choices": [{"index": 0, "delta": {"content": w + " "}, "finish_reason": None}]} for w in ("The quick brown fox jumps over the lazy dog. " * 2).split(" ")]
-frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-frames.append({**base, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})
-print("".join("data: " + json.dumps(f, separators=(",", ":")) + "\n\n" for f in frames) + "data: [DONE]\n")
-PY
-)
-cat > "$TMP/nginx.conf" <<CONF
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $TMP;
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location = /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; }
-        location = /v1/stream { default_type text/event-stream; return 200 '$STREAM_BODY
-
-'; }
-    }
-}
-CONF
-/usr/sbin/nginx -c "$TMP/nginx.conf"
-
-export AIHIGRESS_DATA_DIR="$TMP/data" AIHIGRESS_PORT="$GATEWAY_PORT" AIHIGRESS_ENV_FILE=/nonexistent LOG_LEVEL="${LOG_LEVEL:-warning}" \
-    AIHIGRESS_SECRET_KEY=benchmark-secret-0123456789abcdef0123456789 \
-    LLM_PROVIDERS=bench LLM_PROVIDER_bench_BASE_URL="http://127.0.0.1:$NGINX_PORT" LLM_PROVIDER_bench_API_KEY=sk-bench \
-    LLM_PROVIDER_bench_MODELS=bench-model \
-    AIHIGRESS_BILLING_MODE="${BILLING_MODE:-enforce}" AIHIGRESS_UNPRICED_MODELS=default \
-    AIHIGRESS_DEFAULT_PRICE_INPUT=1 AIHIGRESS_DEFAULT_PRICE_OUTPUT=1 AIHIGRESS_BOOTSTRAP_CREDITS=100000000
+bench_start_upstream
+bench_prepare_gateway
 [[ "$MODE" == stream ]] && export LLM_PROVIDER_bench_CHAT_PATH=/v1/stream
-"$BIN" admin bootstrap --email bench@example.com --password benchmark1 --org bench >/dev/null
-KEY=$("$BIN" keys create --org bench --name bench | python3 -c 'import json,sys;print(json.load(sys.stdin)["key"])')
-"$BIN" serve >"$OUT/gateway.log" 2>&1 &
-GW_PID=$!
-for _ in $(seq 600); do curl -fsS "http://127.0.0.1:$GATEWAY_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+bench_start_gateway "$OUT/gateway.log"
 BODY='{"model":"bench-model","messages":[{"role":"user","content":"Say something"}]}'
 [[ "$MODE" == stream ]] && BODY='{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"Say something"}]}'
 cat > "$TMP/post.lua" <<LUA

@@ -33,62 +33,16 @@ if [[ -z "${BIN:-}" ]]; then  # BIN=path: measure an existing binary (e.g. a cop
 fi
 
 TMP="$(mktemp -d)"
-NGINX_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-GATEWAY_PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+source "$ROOT/Benchmarks/fixture.sh"
 cleanup() {
-    [[ -n "${GW_PID:-}" ]] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
-    [[ -f "$TMP/nginx.pid" ]] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+    bench_stop
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-COMPLETION='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":20,"total_tokens":32}}'
-python3 - "$TMP/stream.txt" <<'PY'
-import json, sys
-frames = []
-base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": "bench-model"}
-frames.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
-for word in ("The quick brown fox jumps over the lazy dog. " * 2).split(" "):
-    frames.append({**base, "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]})
-frames.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-frames.append({**base, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 20, "total_tokens": 32}})
-with open(sys.argv[1], "w") as f:
-    for frame in frames:
-        f.write("data: " + json.dumps(frame, separators=(",", ":")) + "\n\n")
-    f.write("data: [DONE]\n\n")
-PY
-STREAM_BODY="$(cat "$TMP/stream.txt")"
-cat > "$TMP/nginx.conf" <<CONF
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $TMP;
-    server {
-        listen 127.0.0.1:$NGINX_PORT backlog=4096;
-        location = /v1/chat/completions { default_type application/json; return 200 '$COMPLETION'; }
-        location = /v1/stream { default_type text/event-stream; return 200 '$STREAM_BODY
-
-'; }
-        location = /v1/models { default_type application/json; return 200 '{"object":"list","data":[{"id":"bench-model"}]}'; }
-    }
-}
-CONF
-/usr/sbin/nginx -c "$TMP/nginx.conf"
-
-export AIHIGRESS_DATA_DIR="$TMP/data" AIHIGRESS_PORT="$GATEWAY_PORT" AIHIGRESS_ENV_FILE=/nonexistent LOG_LEVEL=warning \
-    AIHIGRESS_SECRET_KEY=benchmark-secret-0123456789abcdef0123456789 \
-    LLM_PROVIDERS=bench LLM_PROVIDER_bench_BASE_URL="http://127.0.0.1:$NGINX_PORT" LLM_PROVIDER_bench_API_KEY=sk-bench \
-    LLM_PROVIDER_bench_MODELS=bench-model \
-    AIHIGRESS_BILLING_MODE="${BILLING_MODE:-enforce}" AIHIGRESS_UNPRICED_MODELS=default \
-    AIHIGRESS_DEFAULT_PRICE_INPUT=1 AIHIGRESS_DEFAULT_PRICE_OUTPUT=1 AIHIGRESS_BOOTSTRAP_CREDITS=100000000
-"$BIN" admin bootstrap --email bench@example.com --password benchmark1 --org bench >/dev/null
-KEY=$("$BIN" keys create --org bench --name bench | python3 -c 'import json,sys;print(json.load(sys.stdin)["key"])')
-"$BIN" serve >"$TMP/gateway.log" 2>&1 &
-GW_PID=$!
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$GATEWAY_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+bench_start_upstream
+bench_prepare_gateway
+bench_start_gateway "$TMP/gateway.log"
 
 cat > "$TMP/post.lua" <<LUA
 wrk.method = "POST"
@@ -125,9 +79,7 @@ DP=$(run direct_paced "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY"
 GP=$(run gateway_paced "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY" "$TMP/paced.lua" 10)
 DS=$(run direct_stream "http://127.0.0.1:$NGINX_PORT/v1/stream" "$SBODY")
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
-LLM_PROVIDER_bench_CHAT_PATH=/v1/stream "$BIN" serve >"$TMP/gateway-stream.log" 2>&1 &
-GW_PID=$!
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$GATEWAY_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+LLM_PROVIDER_bench_CHAT_PATH=/v1/stream bench_start_gateway "$TMP/gateway-stream.log"
 GS=$(run gateway_stream "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$SBODY")
 
 echo "== $STREAMS concurrent streams: peak gateway RSS" >&2
