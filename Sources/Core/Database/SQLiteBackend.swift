@@ -1,17 +1,18 @@
 import SQLKit
-import SQLiteKit
-import SQLiteNIO
 import Logging
 import Foundation
 
 /// The embedded store: one SQLite connection in WAL mode, used by one operation at a time so a transaction never
 /// sees another task's statements. Other processes (the CLI, a second server) are serialised by SQLite's file lock.
+/// Statements run inline on the calling thread (`SQLiteHandle`); the lock is what makes that safe.
 final class SQLiteBackend: DatabaseBackend {
-    private let connection: SQLiteConnection
+    private let handle: SQLiteHandle
+    private let db: SQLiteInlineDatabase
     private let lock = AsyncLock()
 
-    private init(connection: SQLiteConnection) {
-        self.connection = connection
+    private init(handle: SQLiteHandle, logger: Logger) {
+        self.handle = handle
+        self.db = SQLiteInlineDatabase(handle: handle, logger: logger)
     }
 
     static func open(path: String, logger: Logger) async throws -> SQLiteBackend {
@@ -19,21 +20,20 @@ final class SQLiteBackend: DatabaseBackend {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let db = connection.sql()
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=15000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"] {
-            try await db.raw(SQLQueryString(pragma)).run()
+        let backend = SQLiteBackend(handle: try SQLiteHandle.open(path: path), logger: logger)
+        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"] {
+            try await backend.withConnection { try await $0.raw(SQLQueryString(pragma)).run() }
         }
-        return SQLiteBackend(connection: connection)
+        return backend
     }
 
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let db = connection.sql()
+        let db = self.db
         return try await lock.withLock { try await body(db) }
     }
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let db = connection.sql()
+        let db = self.db
         return try await lock.withLock {
             try await db.raw("BEGIN IMMEDIATE").run()
             do {
@@ -48,6 +48,7 @@ final class SQLiteBackend: DatabaseBackend {
     }
 
     func close() async {
-        try? await connection.close()
+        let handle = self.handle
+        await lock.withLock { handle.close() }
     }
 }

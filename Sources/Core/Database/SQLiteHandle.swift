@@ -1,0 +1,152 @@
+import NIOCore
+import SQLiteNIO
+import VaporCSQLite
+
+/// One open SQLite connection driven directly through the C API on the calling thread, with a cache of prepared
+/// statements. A statement here takes microseconds; SQLiteNIO's hop to a thread pool and back around each one cost
+/// more than the statement itself, and the ledger runs a dozen per request.
+///
+/// Not thread-safe by itself: `SQLiteBackend` lets one operation at a time use it (its `AsyncLock`), which is why
+/// the mutable state below may be `@unchecked Sendable`.
+final class SQLiteHandle: @unchecked Sendable {
+    /// Distinct statement texts kept prepared; the application has a few hundred at most. Past the limit the cache
+    /// starts over rather than tracking recency, because overflow only happens with generated SQL.
+    static let statementCacheLimit = 512
+
+    private var raw: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+
+    private init(raw: OpaquePointer) {
+        self.raw = raw
+    }
+
+    static func open(path: String) throws -> SQLiteHandle {
+        var raw: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
+        let status = sqlite_nio_sqlite3_open_v2(path, &raw, flags, nil)
+        guard status == SQLITE_OK, let raw else {
+            let failure = SQLiteFailure(code: status, message: raw.map(SQLiteFailure.message(of:)) ?? "cannot open the database")
+            if let raw { sqlite_nio_sqlite3_close_v2(raw) }
+            throw failure
+        }
+        // No busy wait inside SQLite: it would block an event-loop thread. `SQLiteBackend` retries busy statements
+        // asynchronously instead.
+        sqlite_nio_sqlite3_busy_timeout(raw, 0)
+        return SQLiteHandle(raw: raw)
+    }
+
+    /// Runs one statement with `binds`, handing each result row to `onRow`. Throws `SQLiteFailure`; one marked
+    /// `retryable` was refused for a lock held elsewhere before it changed anything or delivered a row.
+    func run(_ sql: String, binds: [SQLiteData], onRow: (SQLiteResultRow) throws -> Void) throws {
+        let statement = try prepared(sql)
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        try bind(binds, to: statement)
+        var columns: SQLiteColumnNames?
+        while true {
+            let status = sqlite_nio_sqlite3_step(statement)
+            switch status {
+            case SQLITE_ROW:
+                let names = columns ?? SQLiteColumnNames(statement: statement)
+                columns = names
+                try onRow(SQLiteResultRow(columns: names, values: (0..<names.count).map { value(of: statement, at: Int32($0)) }))
+            case SQLITE_DONE:
+                return
+            default:
+                throw failure(status, retryable: columns == nil && status & 0xff == SQLITE_BUSY)
+            }
+        }
+    }
+
+    func close() {
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        statements = [:]
+        if let raw { sqlite_nio_sqlite3_close_v2(raw) }
+        raw = nil
+    }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed") }
+        if statements.count >= Self.statementCacheLimit {
+            for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+            statements = [:]
+        }
+        var statement: OpaquePointer?
+        let status = sqlite_nio_sqlite3_prepare_v3(raw, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw failure(status) }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func bind(_ binds: [SQLiteData], to statement: OpaquePointer) throws {
+        for (offset, value) in binds.enumerated() {
+            let index = Int32(offset + 1)
+            let status: Int32
+            switch value {
+            case .integer(let number):
+                status = sqlite_nio_sqlite3_bind_int64(statement, index, Int64(number))
+            case .float(let number):
+                status = sqlite_nio_sqlite3_bind_double(statement, index, number)
+            case .text(let text):
+                status = text.withCString { characters in
+                    sqlite_nio_sqlite3_bind_text64(
+                        statement, index, characters, UInt64(text.utf8.count), sqliteTransient, UInt8(SQLITE_UTF8))
+                }
+            case .blob(let buffer):
+                status = buffer.withUnsafeReadableBytes { bytes in
+                    sqlite_nio_sqlite3_bind_blob64(statement, index, bytes.baseAddress, UInt64(bytes.count), sqliteTransient)
+                }
+            case .null:
+                status = sqlite_nio_sqlite3_bind_null(statement, index)
+            }
+            guard status == SQLITE_OK else { throw failure(status) }
+        }
+    }
+
+    private func value(of statement: OpaquePointer, at column: Int32) -> SQLiteData {
+        switch sqlite_nio_sqlite3_column_type(statement, column) {
+        case SQLITE_INTEGER:
+            return .integer(Int(sqlite_nio_sqlite3_column_int64(statement, column)))
+        case SQLITE_FLOAT:
+            return .float(sqlite_nio_sqlite3_column_double(statement, column))
+        case SQLITE_TEXT:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            if let bytes = sqlite_nio_sqlite3_column_blob(statement, column) {
+                buffer.writeBytes(UnsafeRawBufferPointer(start: bytes, count: count))
+            }
+            return .blob(buffer)
+        default:
+            return .null
+        }
+    }
+
+    private func failure(_ status: Int32, retryable: Bool = false) -> SQLiteFailure {
+        SQLiteFailure(code: status, message: raw.map(SQLiteFailure.message(of:)) ?? "the database is closed", retryable: retryable)
+    }
+}
+
+/// SQLite's "copy the bound value now" destructor marker.
+private let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A failed SQLite call: the primary result code and SQLite's message (which never contains bound values).
+public struct SQLiteFailure: Error, CustomStringConvertible {
+    public let code: Int32
+    public let message: String
+    /// Another connection (the CLI, a second server) held a lock this statement needed, and the statement did
+    /// nothing: running it again is safe.
+    public var retryable = false
+
+    public var description: String { "SQLite error \(code): \(message)" }
+
+    static func message(of raw: OpaquePointer) -> String {
+        sqlite_nio_sqlite3_errmsg(raw).map { String(cString: $0) } ?? "unknown error"
+    }
+}
