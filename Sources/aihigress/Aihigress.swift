@@ -13,6 +13,9 @@ import Tenancy
 @main
 enum Entry {
     static func main() {
+        if let loops = ProcessInfo.processInfo.environment["AIHIGRESS_EVENT_LOOP_THREADS"].flatMap(Int.init), loops > 0 {
+            NIOSingletons.groupLoopCountSuggestion = loops
+        }
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
             await Aihigress.main()

@@ -8,10 +8,12 @@ import Foundation
 final class SQLiteBackend: DatabaseBackend {
     private let handle: SQLiteHandle
     private let db: SQLiteInlineDatabase
+    private let checkpointer: SQLiteCheckpointer
     private let lock = AsyncLock()
 
-    private init(handle: SQLiteHandle, logger: Logger) {
+    private init(handle: SQLiteHandle, checkpointer: SQLiteCheckpointer, logger: Logger) {
         self.handle = handle
+        self.checkpointer = checkpointer
         self.db = SQLiteInlineDatabase(handle: handle, logger: logger)
     }
 
@@ -20,11 +22,20 @@ final class SQLiteBackend: DatabaseBackend {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let backend = SQLiteBackend(handle: try SQLiteHandle.open(path: path), logger: logger)
-        for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"] {
-            try await backend.withConnection { try await $0.raw(SQLQueryString(pragma)).run() }
+        let handle = try SQLiteHandle.open(path: path)
+        // WAL first: the checkpointer's connection needs the database in WAL mode. A WAL that grew under load is
+        // cut back to 64 MB when it restarts.
+        let pragmas = [
+            "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=0",
+            "PRAGMA journal_size_limit=67108864",
+        ]
+        do {
+            for pragma in pragmas { try handle.run(pragma, binds: []) { _ in } }
+            return SQLiteBackend(handle: handle, checkpointer: try SQLiteCheckpointer(path: path, logger: logger), logger: logger)
+        } catch {
+            handle.close()
+            throw error
         }
-        return backend
     }
 
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -48,6 +59,7 @@ final class SQLiteBackend: DatabaseBackend {
     }
 
     func close() async {
+        await checkpointer.stop()
         let handle = self.handle
         await lock.withLock { handle.close() }
     }

@@ -60,6 +60,18 @@ final class SQLiteHandle: @unchecked Sendable {
         }
     }
 
+    /// Copies committed WAL frames into the database file without waiting for readers or writers (the part of a
+    /// commit that fsyncs). Returns the frames in the WAL and how many are now in the database file.
+    @discardableResult
+    func checkpoint() throws -> (walFrames: Int, checkpointed: Int) {
+        guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed") }
+        var walFrames: Int32 = 0
+        var checkpointed: Int32 = 0
+        let status = sqlite_nio_sqlite3_wal_checkpoint_v2(raw, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed)
+        guard status == SQLITE_OK || status & 0xff == SQLITE_BUSY else { throw failure(status) }
+        return (Int(walFrames), Int(checkpointed))
+    }
+
     func close() {
         for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
         statements = [:]
