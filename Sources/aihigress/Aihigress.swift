@@ -13,7 +13,12 @@ import Tenancy
 @main
 enum Entry {
     static func main() {
-        if let loops = ProcessInfo.processInfo.environment["AIHIGRESS_EVENT_LOOP_THREADS"].flatMap(Int.init), loops > 0 {
+        // Read here, not with the rest of the configuration: the event loops must exist before any task runs.
+        if let value = ProcessInfo.processInfo.environment["AIHIGRESS_EVENT_LOOP_THREADS"], !value.isEmpty {
+            guard let loops = Int(value), (1...256).contains(loops) else {
+                FileHandle.standardError.write(Data("AIHIGRESS_EVENT_LOOP_THREADS must be a whole number from 1 to 256 (got '\(value)')\n".utf8))
+                exit(64)
+            }
             NIOSingletons.groupLoopCountSuggestion = loops
         }
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
