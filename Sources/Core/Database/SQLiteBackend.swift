@@ -22,15 +22,13 @@ final class SQLiteBackend: DatabaseBackend {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let handle = try SQLiteHandle.open(path: path)
         // WAL first: the checkpointer's connection needs the database in WAL mode. A WAL that grew under load is
         // cut back to 64 MB when it restarts.
-        let pragmas = [
+        let handle = try SQLiteHandle.open(path: path, pragmas: [
             "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=0",
             "PRAGMA journal_size_limit=67108864",
-        ]
+        ])
         do {
-            for pragma in pragmas { try handle.run(pragma, binds: []) { _ in } }
             return SQLiteBackend(handle: handle, checkpointer: try SQLiteCheckpointer(path: path, logger: logger), logger: logger)
         } catch {
             handle.close()

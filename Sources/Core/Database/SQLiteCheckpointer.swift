@@ -10,14 +10,8 @@ final class SQLiteCheckpointer: Sendable {
     private let task: Task<Void, Never>
 
     init(path: String, logger: Logger) throws {
-        let handle = try SQLiteHandle.open(path: path)
         // A connection that has not read the database yet has no WAL open, and its checkpoints do nothing.
-        do {
-            try handle.run("PRAGMA journal_mode=WAL", binds: []) { _ in }
-        } catch {
-            handle.close()
-            throw error
-        }
+        let handle = try SQLiteHandle.open(path: path, pragmas: ["PRAGMA journal_mode=WAL"])
         task = Task {
             while true {
                 try? await Task.sleep(for: Self.interval)

@@ -20,7 +20,19 @@ final class SQLiteHandle: @unchecked Sendable {
         self.raw = raw
     }
 
-    static func open(path: String) throws -> SQLiteHandle {
+    /// Opens the file and runs `pragmas` on the new connection; nothing stays open when one fails.
+    static func open(path: String, pragmas: [String]) throws -> SQLiteHandle {
+        let handle = try open(path: path)
+        do {
+            for pragma in pragmas { try handle.run(pragma, binds: []) { _ in } }
+            return handle
+        } catch {
+            handle.close()
+            throw error
+        }
+    }
+
+    private static func open(path: String) throws -> SQLiteHandle {
         var raw: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
         let status = sqlite_nio_sqlite3_open_v2(path, &raw, flags, nil)
@@ -64,7 +76,7 @@ final class SQLiteHandle: @unchecked Sendable {
     /// commit that fsyncs). Returns the frames in the WAL and how many are now in the database file.
     @discardableResult
     func checkpoint() throws -> (walFrames: Int, checkpointed: Int) {
-        guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed") }
+        let raw = try openConnection()
         var walFrames: Int32 = 0
         var checkpointed: Int32 = 0
         let status = sqlite_nio_sqlite3_wal_checkpoint_v2(raw, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed)
@@ -81,7 +93,7 @@ final class SQLiteHandle: @unchecked Sendable {
 
     private func prepared(_ sql: String) throws -> OpaquePointer {
         if let cached = statements[sql] { return cached }
-        guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed") }
+        let raw = try openConnection()
         if statements.count >= Self.statementCacheLimit {
             for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
             statements = [:]
@@ -91,6 +103,11 @@ final class SQLiteHandle: @unchecked Sendable {
         guard status == SQLITE_OK, let statement else { throw failure(status) }
         statements[sql] = statement
         return statement
+    }
+
+    private func openConnection() throws -> OpaquePointer {
+        guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed") }
+        return raw
     }
 
     private func bind(_ binds: [SQLiteData], to statement: OpaquePointer) throws {

@@ -63,6 +63,9 @@ final class SQLiteColumnNames: Sendable {
 
 /// One result row, decoded the way SQLiteKit decodes (`SQLiteDataDecoder`).
 struct SQLiteResultRow: SQLRow {
+    /// One decoder for every row: creating one allocates a JSONDecoder, and rows are decoded on the request path.
+    private static let decoder = SQLiteDataDecoder()
+
     let columns: SQLiteColumnNames
     let values: [SQLiteData]
 
@@ -80,7 +83,7 @@ struct SQLiteResultRow: SQLRow {
             throw DecodingError.keyNotFound(
                 SQLiteColumnKey(column), .init(codingPath: [], debugDescription: "no column named \(column)"))
         }
-        return try SQLiteDataDecoder().decode(D.self, from: values[offset])
+        return try Self.decoder.decode(D.self, from: values[offset])
     }
 }
 
