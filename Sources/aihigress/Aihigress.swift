@@ -14,13 +14,14 @@ import Tenancy
 enum Entry {
     static func main() {
         // Read here, not with the rest of the configuration: the event loops must exist before any task runs.
-        if let value = ProcessInfo.processInfo.environment["AIHIGRESS_EVENT_LOOP_THREADS"], !value.isEmpty {
-            guard let loops = Int(value), (1...256).contains(loops) else {
-                FileHandle.standardError.write(Data("AIHIGRESS_EVENT_LOOP_THREADS must be a whole number from 1 to 256 (got '\(value)')\n".utf8))
-                exit(64)
-            }
-            NIOSingletons.groupLoopCountSuggestion = loops
+        var problems: [String] = []
+        let loops = EnvInteger.read(
+            AppConfig.mergedProcessEnvironment(), "AIHIGRESS_EVENT_LOOP_THREADS", default: System.coreCount, 1...256, into: &problems)
+        guard problems.isEmpty else {
+            FileHandle.standardError.write(Data("aihigress: \(ConfigError(problems: problems).description)\n".utf8))
+            exit(2)
         }
+        NIOSingletons.groupLoopCountSuggestion = loops
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
             await Aihigress.main()

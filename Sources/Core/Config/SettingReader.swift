@@ -14,12 +14,7 @@ struct SettingReader {
     func string(_ name: String, default fallback: String) -> String { value(name) ?? fallback }
 
     mutating func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) -> Int {
-        guard let text = value(name) else { return fallback }
-        guard let number = Int(text), range.contains(number) else {
-            problems.append("\(name): expected an integer in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
-            return fallback
-        }
-        return number
+        EnvInteger.read(env, name, default: fallback, range, into: &problems)
     }
 
     mutating func boolean(_ name: String, default fallback: Bool) -> Bool {

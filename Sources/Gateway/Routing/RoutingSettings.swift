@@ -1,3 +1,5 @@
+import Core
+
 /// Routing settings (`AIHIGRESS_ROUTING_*` and `AIHIGRESS_SESSION_CONTEXT_*` in `.env.example`).
 public struct RoutingSettings: Sendable, Equatable {
     /// For requests without `X-Routing-Strategy` whose model is not a logical model with its own strategy.
