@@ -50,17 +50,29 @@ public struct GatewayRoutes: Sendable {
     ) async throws -> Response {
         var request = request
         let (body, bytes) = try await request.sizedJSONObject(limit: maxBodyBytes)
+        let inbound = try Self.inbound(format, request.headers, context, body: body, bytes: bytes, model: model, streamHint: streamHint)
+        return try await gateway.engine.handle(inbound)
+    }
+
+    /// Synchronous, so its temporaries stay out of the async frame the connection keeps (PERFORMANCE.md).
+    @inline(never)
+    private static func inbound(
+        _ format: IngressFormat, _ headers: HTTPFields, _ context: AppRequestContext, body: [String: JSONValue], bytes: Int, model: String?,
+        streamHint: Bool?
+    ) throws -> ProxyEngine.Inbound {
         var relay: [(String, String)] = []
-        for name in ["anthropic-version", "anthropic-beta", "openai-beta"] {
-            if let value = request.headers[HTTPField.Name(name)!] { relay.append((name, value)) }
+        for name in Self.relayedHeaders {
+            if let value = headers[name] { relay.append((name.canonicalName, value)) }
         }
-        return try await gateway.engine.handle(.init(
+        return ProxyEngine.Inbound(
             format: format, body: body, modelFromPath: model, streamHint: streamHint, relayHeaders: relay,
             identity: try context.requireKey(), requestId: context.requestId, bodyBytes: bytes,
-            sessionId: try SessionStickiness.sessionId(request.headers[SessionStickiness.header]),
-            strategy: try RoutingStrategy.requested(request.headers[RoutingStrategy.header])
-        ))
+            sessionId: try SessionStickiness.sessionId(headers[SessionStickiness.header]),
+            strategy: try RoutingStrategy.requested(headers[RoutingStrategy.header])
+        )
     }
+
+    private static let relayedHeaders = ["anthropic-version", "anthropic-beta", "openai-beta"].map { HTTPField.Name($0)! }
 
     private func forward(_ request: Request, _ context: AppRequestContext, _ capability: Capability) async throws -> Response {
         var request = request

@@ -110,9 +110,9 @@ import Testing
 }
 
 @Suite struct UpstreamRequestTests {
-    private func provider(_ base: String, kind: ProviderKind = .openai) throws -> ProviderSettings {
+    private func provider(_ base: String, kind: ProviderKind = .openai, extra: [String: String] = [:]) throws -> ProviderSettings {
         let env = ["LLM_PROVIDERS": "p", "LLM_PROVIDER_p_BASE_URL": base, "LLM_PROVIDER_p_API_KEY": "sk-secret", "LLM_PROVIDER_p_KIND": kind.rawValue]
-        return try GatewayEnvironment.load(from: env).providers[0]
+        return try GatewayEnvironment.load(from: env.merging(extra) { _, new in new }).providers[0]
     }
 
     @Test func urlsAcceptBaseURLsWithOrWithoutVersion() throws {
@@ -138,9 +138,9 @@ import Testing
         #expect(ha.first(name: "anthropic-version") == "2023-06-01")
         #expect(ha.first(name: "anthropic-beta") == "tools-2024")
         #expect(ha.first(name: "authorization") == nil)
-        var azure = openai
-        azure.authHeader = "api-key"
-        azure.extraHeaders = ["user-agent": "Custom"]
+        let azure = try provider(
+            "https://a.example", extra: ["LLM_PROVIDER_p_AUTH_HEADER": "api-key", "LLM_PROVIDER_p_HEADERS": #"{"user-agent":"Custom"}"#]
+        )
         let hz = builder.headers(azure, key: key, stream: false)
         #expect(hz.first(name: "api-key") == "sk-secret")
         #expect(hz.first(name: "user-agent") == "Custom")

@@ -27,13 +27,20 @@ public struct EdgeMiddleware: RouterMiddleware {
             response = ErrorShape.forPath(path).response(for: Self.apiError(from: error, logger: context.logger), requestId: requestId, path: path)
         }
         response.headers[.requestId] = requestId
-        let elapsed = started.duration(to: .now)
+        logAccess(request.method, path: path, status: response.status, elapsed: started.duration(to: .now), context: context)
+        return response
+    }
+
+    /// Synchronous, so the log line's temporaries stay out of the async frame the connection keeps.
+    @inline(never)
+    private func logAccess(_ method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, elapsed: Duration, context: Context) {
+        guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
-            "method": .string(request.method.rawValue),
+            "method": .string(method.rawValue),
             "path": .string(Self.loggablePath(path)),
-            "status": .stringConvertible(response.status.code),
+            "status": .stringConvertible(status.code),
             "duration_ms": .string(String(format: "%.2f", Double(elapsed.wholeMicroseconds) / 1000)),
-            "request_id": .string(requestId),
+            "request_id": .string(context.requestId),
         ]
         if let remote = context.remoteAddress { metadata["remote"] = .string(remote) }
         if let key = context.apiKey {
@@ -41,7 +48,6 @@ public struct EdgeMiddleware: RouterMiddleware {
             metadata["key_id"] = .string(key.keyId)
         }
         logger.info("access", metadata: metadata)
-        return response
     }
 
     /// A client-supplied id is kept when it is short and plain, so traces can be joined across systems.

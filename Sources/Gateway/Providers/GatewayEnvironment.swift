@@ -3,7 +3,7 @@ import Foundation
 
 /// Gateway settings read from the environment: providers declared with `LLM_PROVIDERS` and browser-like headers.
 /// Like `AppConfig`, every problem is collected before failing.
-public struct GatewayEnvironment: Sendable, Equatable {
+public struct GatewayEnvironment: Sendable {
     public var providers: [ProviderSettings]
     /// Extra headers sent to every upstream when `MASK_AS_BROWSER=true`.
     public var browserHeaders: [String: String]

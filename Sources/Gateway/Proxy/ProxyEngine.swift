@@ -8,7 +8,12 @@ import NIOCore
 
 /// Sends one client request upstream: resolves candidates, tries them in order while failures are retryable and
 /// nothing has reached the client, and relays the answer (translated when the protocols differ).
-public struct ProxyEngine: Sendable {
+///
+/// A class, and requests travel as `Inbound`/`Chat` references: every closure and async frame on the request path
+/// then holds a pointer instead of a few hundred bytes of copied fields. A connection's task keeps the stack slabs
+/// its deepest request needed for as long as the connection lives, so frame sizes are resident memory at 1,000
+/// concurrent streams (PERFORMANCE.md).
+public final class ProxyEngine: Sendable {
     let resolver: CandidateResolver
     let http: UpstreamHTTP
     let builder: UpstreamRequestBuilder
@@ -24,7 +29,25 @@ public struct ProxyEngine: Sendable {
     let failoverBudget: Duration
     static let maxUpstreamBody = 64 * 1024 * 1024
 
-    struct Inbound: Sendable {
+    init(
+        resolver: CandidateResolver, http: UpstreamHTTP, builder: UpstreamRequestBuilder, usageLog: Logger, metering: RequestMetering,
+        resilience: Resilience, stickiness: SessionStickiness, context: SessionContext, planner: RoutePlanner, maxAttempts: Int,
+        failoverBudget: Duration
+    ) {
+        self.resolver = resolver
+        self.http = http
+        self.builder = builder
+        self.usageLog = usageLog
+        self.metering = metering
+        self.resilience = resilience
+        self.stickiness = stickiness
+        self.context = context
+        self.planner = planner
+        self.maxAttempts = maxAttempts
+        self.failoverBudget = failoverBudget
+    }
+
+    final class Inbound: Sendable {
         let format: IngressFormat
         let body: [String: JSONValue]
         /// Gemini: from the URL.
@@ -38,44 +61,79 @@ public struct ProxyEngine: Sendable {
         /// Size of the client's body, for the prompt estimate behind the credit hold.
         let bodyBytes: Int
         /// `X-Session-Id`, for stickiness.
-        var sessionId: String? = nil
+        let sessionId: String?
         /// `X-Routing-Strategy`, overriding the logical model's and the default.
-        var strategy: RoutingStrategy? = nil
+        let strategy: RoutingStrategy?
+
+        init(
+            format: IngressFormat, body: [String: JSONValue], modelFromPath: String?, streamHint: Bool?, relayHeaders: [(String, String)],
+            identity: APIKeyIdentity, requestId: String, bodyBytes: Int, sessionId: String? = nil, strategy: RoutingStrategy? = nil
+        ) {
+            self.format = format
+            self.body = body
+            self.modelFromPath = modelFromPath
+            self.streamHint = streamHint
+            self.relayHeaders = relayHeaders
+            self.identity = identity
+            self.requestId = requestId
+            self.bodyBytes = bodyBytes
+            self.sessionId = sessionId
+            self.strategy = strategy
+        }
+    }
+
+    /// A chat-like request read from its ingress body: the model the client named, streaming or not, and the
+    /// canonical request (or the 400 decoding produced, fatal only when translation is needed).
+    final class Chat: Sendable {
+        let model: String
+        let stream: Bool
+        let preparation: CallPreparation
+        /// What adapters translate from; a minimal one when the body did not decode.
+        let request: ChatRequest
+
+        init(_ inbound: Inbound) throws {
+            let fields = Fields(inbound.body)
+            let model = try inbound.modelFromPath ?? fields.requiredString("model")
+            guard !model.isEmpty else { throw APIError.badRequest("'model' must not be empty", param: "model", code: "invalid_value") }
+            let stream = try inbound.streamHint.map { hint in try fields.bool("stream") ?? hint } ?? fields.bool("stream") ?? false
+            let decoded = Result(catching: { () throws(APIError) -> ChatRequest in
+                try inbound.format.codec.decodeRequest(inbound.body, model: inbound.modelFromPath, stream: stream)
+            })
+            self.model = model
+            self.stream = stream
+            self.preparation = CallPreparation(format: inbound.format, body: inbound.body, decoded: decoded, stream: stream)
+            self.request = (try? decoded.get()) ?? ChatRequest(model: model, stream: stream)
+        }
     }
 
     func handle(_ inbound: Inbound) async throws -> Response {
-        let fields = Fields(inbound.body)
-        let model = try inbound.modelFromPath ?? fields.requiredString("model")
-        guard !model.isEmpty else { throw APIError.badRequest("'model' must not be empty", param: "model", code: "invalid_value") }
-        let stream = try inbound.streamHint.map { hint in try fields.bool("stream") ?? hint } ?? fields.bool("stream") ?? false
-        let decoded = Result(catching: { () throws(APIError) -> ChatRequest in
-            try inbound.format.codec.decodeRequest(inbound.body, model: inbound.modelFromPath, stream: stream)
-        })
-        var candidates = try await routed(model, identity: inbound.identity, capability: .chat, strategy: inbound.strategy)
+        let chat = try Chat(inbound)
+        var candidates = try await routed(chat.model, identity: inbound.identity, capability: .chat, strategy: inbound.strategy)
         if let session = inbound.sessionId {
-            candidates = await stickiness.ordered(candidates, orgId: inbound.identity.orgId, session: session, model: model)
+            candidates = await stickiness.ordered(candidates, orgId: inbound.identity.orgId, session: session, model: chat.model)
         }
-        let preparation = CallPreparation(format: inbound.format, body: inbound.body, decoded: decoded, stream: stream)
-        let request = (try? decoded.get()) ?? ChatRequest(model: model, stream: stream)
         let ticket = try await metering.open(
             requestId: inbound.requestId, identity: inbound.identity, candidates: candidates, bodyBytes: inbound.bodyBytes,
-            maxOutputTokens: request.maxOutputTokens
+            maxOutputTokens: chat.request.maxOutputTokens
         )
-        return try await settlingFailures(ticket) {
-            try await inOrder(candidates, inbound: inbound, prepare: { candidate, key throws(APIError) in try preparation.prepare(candidate, key: key) }) { call, attempt in
-                let response = try await send(call, stream: stream, inbound: inbound)
-                attempt.firstByte()
-                if let session = inbound.sessionId {
-                    await stickiness.remember(call.candidate, orgId: inbound.identity.orgId, session: session, model: model)
-                }
-                if stream {
-                    return streamingResponse(response, call: call, attempt: attempt, inbound: inbound, request: request, model: model, ticket: ticket)
-                }
-                let answer = try await completeResponse(response, call: call, inbound: inbound, request: request, model: model, ticket: ticket)
-                attempt.finish(.succeeded)
-                return answer
-            }
+        return try await attempted(ChatAttempt(engine: self, inbound: inbound, chat: chat, ticket: ticket), candidates: candidates)
+    }
+
+    /// One attempt at a chat-like request: send it and relay (streaming) or translate (complete) the answer.
+    func answer(
+        _ call: PreparedCall, attempt: UpstreamAttempt, inbound: Inbound, chat: Chat, ticket: RequestMetering.Ticket
+    ) async throws -> Response {
+        let response = try await send(call, stream: chat.stream, inbound: inbound)
+        attempt.firstByte()
+        if let session = inbound.sessionId {
+            await stickiness.remember(call.candidate, orgId: inbound.identity.orgId, session: session, model: chat.model)
         }
+        if chat.stream {
+            return streamingResponse(response, call: call, attempt: attempt, inbound: inbound, request: chat.request, model: chat.model, ticket: ticket)
+        }
+        let answer = try await completeResponse(response, call: call, inbound: inbound, request: chat.request, model: chat.model, ticket: ticket)
+        attempt.finish(.succeeded)
+        return answer
     }
 
     /// The organisation's candidates for the model, in the order the routing strategy tries them.
@@ -85,27 +143,28 @@ public struct ProxyEngine: Sendable {
         return try planner.order(candidates, strategy: strategy, orgId: identity.orgId)
     }
 
-    /// When no response reaches the client, nothing was produced: the hold is released without a charge.
-    /// Successful responses carry the rate-limit headers of the tightest limit that applied.
-    private func settlingFailures(_ ticket: RequestMetering.Ticket, _ body: () async throws -> Response) async throws -> Response {
+    /// Runs the work's attempts. When no response reaches the client, nothing was produced: the hold is released
+    /// without a charge. Successful responses carry the rate-limit headers of the tightest limit that applied.
+    private func attempted<Work: AttemptWork>(_ work: Work, candidates: [Candidate]) async throws -> Response {
         do {
-            var response = try await body()
-            for (name, value) in ticket.admission.headers.fields {
-                if let field = HTTPField.Name(name) { response.headers[field] = value }
-            }
+            var response = try await inOrder(candidates, work: work)
+            Self.addAdmissionHeaders(work.ticket, to: &response)
             return response
         } catch {
-            await metering.close(ticket, candidate: nil, ending: .nothingProduced)
+            await metering.close(work.ticket, candidate: nil, ending: .nothingProduced)
             throw error
         }
     }
 
-    /// Tries candidates in order while failures are retryable; `perform` must not have sent anything to the
+    private static func addAdmissionHeaders(_ ticket: RequestMetering.Ticket, to response: inout Response) {
+        for (name, value) in ticket.admission.headers.fields {
+            if let field = HTTPField.Name(name) { response.headers[field] = value }
+        }
+    }
+
+    /// Tries candidates in order while failures are retryable; `work.perform` must not have sent anything to the
     /// client when it throws. After the last attempt the client gets the last failure, naming how many were tried.
-    private func inOrder(
-        _ candidates: [Candidate], inbound: Inbound, prepare: (Candidate, UpstreamKey) throws(APIError) -> PreparedCall,
-        perform: (PreparedCall, UpstreamAttempt) async throws -> Response
-    ) async throws -> Response {
+    private func inOrder<Work: AttemptWork>(_ candidates: [Candidate], work: Work) async throws -> Response {
         var lastFailure: UpstreamFailure?
         var attempts = 0
         var coolingDown: [CircuitBreaker.Subject] = []
@@ -131,17 +190,17 @@ public struct ProxyEngine: Sendable {
                     continue candidates
                 }
                 attempts += 1
-                let call = try prepare(candidate, key)
+                let call = try work.prepare(candidate, key: key)
                 let attempt = planner.metrics.begin(.init(providerId: provider.id, model: candidate.upstreamModel))
                 do {
-                    let response = try await perform(call, attempt)
+                    let response = try await work.perform(call, attempt: attempt)
                     await resilience.succeeded(provider: provider, key: key)
                     return response
                 } catch {
                     let failure = UpstreamFailure.classify(error)
                     attempt.finish(failure.countsAgainst(provider) ? .failed : .neutral)
                     lastFailure = failure
-                    logAttemptFailure(failure, call: call, inbound: inbound)
+                    logAttemptFailure(failure, call: call, requestId: work.inbound.requestId)
                     await resilience.failed(provider: provider, key: key, failure: failure)
                     if case .status(let code, _, _) = failure, code == 401 || code == 403 {
                         refusedKeys.insert(key.id)
@@ -269,33 +328,23 @@ public struct ProxyEngine: Sendable {
         let ticket = try await metering.open(
             requestId: requestId, identity: identity, candidates: candidates, bodyBytes: bodyBytes, maxOutputTokens: 0, images: images
         )
-        let prepare = { (candidate: Candidate, key: UpstreamKey) throws(APIError) -> PreparedCall in
-            var upstreamBody = body
-            upstreamBody["model"] = .string(candidate.upstreamModel)
-            let provider = candidate.provider
-            return PreparedCall(
-                candidate: candidate, key: key,
-                path: capability == .images ? provider.imagesPath : provider.embeddingsPath,
-                body: .object(upstreamBody), passthrough: true, stripUsageChunk: false
-            )
+        let work = ForwardAttempt(engine: self, inbound: inbound, ticket: ticket, capability: capability, images: images)
+        return try await attempted(work, candidates: candidates)
+    }
+
+    /// One attempt at an embeddings or images request: the body goes as it came (model replaced), the answer back as it is.
+    func forwarded(_ call: PreparedCall, attempt: UpstreamAttempt, inbound: Inbound, ticket: RequestMetering.Ticket, images: Int) async throws -> Response {
+        let response = try await send(call, stream: false, inbound: inbound)
+        attempt.firstByte()
+        let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
+        attempt.finish(.succeeded)
+        let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
+            Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
+                  outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
         }
-        return try await settlingFailures(ticket) {
-            try await inOrder(candidates, inbound: inbound, prepare: prepare) { call, attempt in
-                let response = try await send(call, stream: false, inbound: inbound)
-                attempt.firstByte()
-                let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
-                attempt.finish(.succeeded)
-                let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
-                    Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
-                          outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
-                }
-                // Images are priced per image; embeddings report no output, so nothing is estimated for them.
-                await finish(
-                    ticket, usage: usage ?? Usage(), call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: 0, images: images
-                )
-                return Self.json(bytes)
-            }
-        }
+        // Images are priced per image; embeddings report no output, so nothing is estimated for them.
+        await finish(ticket, usage: usage ?? Usage(), call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: 0, images: images)
+        return Self.json(bytes)
     }
 
     static func json(_ body: ByteBuffer) -> Response {
@@ -345,9 +394,9 @@ public struct ProxyEngine: Sendable {
         ])
     }
 
-    private func logAttemptFailure(_ failure: UpstreamFailure, call: PreparedCall, inbound: Inbound) {
+    private func logAttemptFailure(_ failure: UpstreamFailure, call: PreparedCall, requestId: String) {
         usageLog.warning("upstream attempt failed", metadata: [
-            "request_id": .string(inbound.requestId),
+            "request_id": .string(requestId),
             "provider": .string(call.candidate.provider.slug),
             "error": .string(failure.summary),
         ])

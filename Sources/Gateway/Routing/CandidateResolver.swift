@@ -2,7 +2,7 @@ import Billing
 import Core
 
 /// One place a request can go: a provider and the model name to send it.
-public struct Candidate: Sendable, Equatable {
+public struct Candidate: Sendable {
     public let provider: ProviderSettings
     public let upstreamModel: String
     /// Routing weight when it differs from the provider's own (a logical model's upstream weight).
