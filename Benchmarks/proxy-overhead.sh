@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Gateway overhead benchmark: the same canned completion served by nginx on loopback, hit directly and through
 # the gateway (release build), non-streaming and streaming. Prints requests/s and p50/p99 latency for each and
-# the ratio gateway/direct, plus the gateway's peak RSS while holding many concurrent streams.
+# the ratio gateway/direct, plus the gateway's resident memory with many concurrent streams: short streams at full
+# speed over STREAMS connections (churn), and STREAMS streams held open at once against a slow upstream
+# (Benchmarks/slow-upstream.py: 20 frames 250 ms apart, so each stream lasts 5 s).
 #
 #   Benchmarks/proxy-overhead.sh            # default: 64 connections, 15 s per run
 #   DURATION=30 CONNECTIONS=128 Benchmarks/proxy-overhead.sh
 #   BIN=/tmp/aihigress-before Benchmarks/proxy-overhead.sh   # an existing binary, no build
 #   BILLING_MODE=meter Benchmarks/proxy-overhead.sh          # no credit holds on the request path (default: enforce)
+#   HELD_PROMPT_KB=48 Benchmarks/proxy-overhead.sh           # held streams carry a 48 KB prompt (default: a short one)
 #
 # Installs wrk and nginx with apt-get when missing. Everything runs on 127.0.0.1 and stops by itself.
 set -euo pipefail
@@ -93,15 +96,45 @@ while kill -0 "$WRK" 2>/dev/null; do
 done
 STREAM_RPS=$(grep Requests/sec "$TMP/streams.txt" | awk '{print $2}')
 
-python3 - "$D" "$G" "$DS" "$GS" "$DP" "$GP" "$PEAK" "$STREAM_RPS" "$STREAMS" <<'PY'
+echo "== $STREAMS streams held open at once: gateway RSS" >&2
+kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
+SLOW_PORT=$(bench_port)
+python3 "$ROOT/Benchmarks/slow-upstream.py" "$SLOW_PORT" 20 0.25 &
+SLOW_PID=$!
+trap 'kill $SLOW_PID 2>/dev/null; cleanup' EXIT
+LLM_PROVIDER_bench_BASE_URL="http://127.0.0.1:$SLOW_PORT" bench_start_gateway "$TMP/gateway-held.log"
+HBODY=$(python3 -c 'import json,sys; n=int(sys.argv[1]); text=("lorem ipsum " * (n * 1024 // 12 + 1))[: n * 1024] if n else "Say something"; print(json.dumps({"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": text}]}))' "${HELD_PROMPT_KB:-0}")
+START=$(date +%s.%N)
+( BENCH_BODY="$HBODY" wrk -t"$THREADS" -c"$STREAMS" -d12s --timeout 30s -s "$TMP/post.lua" "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" >"$TMP/held.txt" ) &
+WRK=$!
+: >"$TMP/held-rss.txt"
+while kill -0 "$WRK" 2>/dev/null; do
+    echo "$(date +%s.%N) $(awk '/VmRSS/ {print $2}' "/proc/$GW_PID/status")" >>"$TMP/held-rss.txt"
+    sleep 0.1
+done
+# Every stream of the first wave is open between 2.5 and 4.5 s (they all start at once and last 5 s); the peak
+# includes the instant when all of them end and the next wave starts.
+HELD=$(python3 - "$START" "$TMP/held-rss.txt" "$TMP/held.txt" <<'PY'
+import re, statistics, sys
+start = float(sys.argv[1])
+rows = [(float(t) - start, int(r)) for t, r in (l.split() for l in open(sys.argv[2]) if len(l.split()) == 2)]
+held = [r for t, r in rows if 2.5 <= t <= 4.5]
+done = re.search(r"(\d+) requests in", open(sys.argv[3]).read())
+print(f"{statistics.median(held)} {max(r for _, r in rows)} {done.group(1) if done else 0}")
+PY
+)
+
+python3 - "$D" "$G" "$DS" "$GS" "$DP" "$GP" "$PEAK" "$STREAM_RPS" "$STREAMS" $HELD <<'PY'
 import sys
 rows = [r.split() for r in sys.argv[1:7]]
 peak_kb, stream_rps, streams = int(sys.argv[7]), sys.argv[8], sys.argv[9]
+held_kb, held_peak_kb, held_done = float(sys.argv[10]), int(sys.argv[11]), sys.argv[12]
 print(f"{'run':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
 for name, rps, p50, p99, err in rows:
     print(f"{name:<16}{rps:>10}{p50:>10}{p99:>10}{err:>9}")
 for a, b in ((0, 1), (2, 3), (4, 5)):
     d, g = rows[a], rows[b]
     print(f"{g[0]}/{d[0]}: throughput x{float(g[1])/float(d[1]):.2f}, p50 +{float(g[2])-float(d[2]):.3f} ms, p99 +{float(g[3])-float(d[3]):.3f} ms")
-print(f"{streams} concurrent streams: peak RSS {peak_kb/1024:.0f} MB, {stream_rps} streams/s")
+print(f"{streams} connections of short streams (churn): peak RSS {peak_kb/1024:.0f} MB, {stream_rps} streams/s")
+print(f"{streams} streams held open at once: RSS {held_kb/1024:.0f} MB while they stream, peak {held_peak_kb/1024:.0f} MB; {held_done} streams completed")
 PY

@@ -59,6 +59,7 @@ public enum Server {
         }
         let app = Application(
             router: buildRouter(runtime: runtime, identity: identity, billing: billing, authenticator: authenticator, gateway: gateway),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ReceiveBufferLimit()])),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port

@@ -45,8 +45,19 @@ public struct GatewayRoutes: Sendable {
         return try await proxy(.gemini, request, context, model: model, streamHint: action == "streamGenerateContent")
     }
 
+    /// In a child task: a connection's task keeps the stack slabs of its deepest request for as long as the
+    /// connection lives (Swift's task allocator does not give them back), so the deep part of a request (body,
+    /// routing, billing, the upstream call) runs where its frames are freed once the response head is ready; only
+    /// the shallow streaming relay stays with the connection (PERFORMANCE.md).
     private func proxy(
         _ format: IngressFormat, _ request: Request, _ context: AppRequestContext, model: String? = nil, streamHint: Bool? = nil
+    ) async throws -> Response {
+        async let response = proxyRequest(format, request, context, model: model, streamHint: streamHint)
+        return try await response
+    }
+
+    private func proxyRequest(
+        _ format: IngressFormat, _ request: Request, _ context: AppRequestContext, model: String?, streamHint: Bool?
     ) async throws -> Response {
         var request = request
         let (body, bytes) = try await request.sizedJSONObject(limit: maxBodyBytes)

@@ -203,6 +203,25 @@ import TestSupport
         }
     }
 
+    /// Large bodies take several reads under the connection's receive-buffer cap and go upstream as a one-shot
+    /// stream (`OneShotBody`): both must deliver every byte, passthrough and translated, streaming or not.
+    @Test func largePromptsReachTheUpstreamWhole() async throws {
+        try await GatewayHarness.withRunning { h in
+            let prompt = (0..<30_000).map { "w\($0)" }.joined(separator: " ")
+            #expect(prompt.utf8.count > 10 * ReceiveBufferLimit.maximum)
+            for (model, fake) in [("gpt-fake", h.openai), ("claude-fake", h.anthropic)] {
+                for stream in [false, true] {
+                    let (path, body) = Ingress.chat.request(model: model, prompt: prompt, stream: stream)
+                    let reply = try await post(h, path, body)
+                    #expect(reply.status == 200, "\(model) stream=\(stream)")
+                    if stream { #expect(reply.body.contains("[DONE]"), "\(model) stream ended cleanly") }
+                    let received = try #require(fake.completions.last?.body)
+                    #expect(JSONText.render(received).contains(prompt), "\(model) stream=\(stream): the upstream got the whole prompt")
+                }
+            }
+        }
+    }
+
     @Test func embeddingsAndImagesGoToOpenAICompatibleProviders() async throws {
         try await GatewayHarness.withRunning { h in
             let embedding = try await post(h, "/v1/embeddings", .object(["model": .string("text-embedding-fake"), "input": .string("hello")]))

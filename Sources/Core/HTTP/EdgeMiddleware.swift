@@ -24,11 +24,16 @@ public struct EdgeMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = ErrorShape.forPath(path).response(for: Self.apiError(from: error, logger: context.logger), requestId: requestId, path: path)
+            response = Self.errorResponse(error, path: path, requestId: requestId, logger: context.logger)
         }
         response.headers[.requestId] = requestId
         logAccess(request.method, path: path, status: response.status, elapsed: started.duration(to: .now), context: context)
         return response
+    }
+
+    @inline(never)  // keeps the error path's temporaries out of the async frame above
+    private static func errorResponse(_ error: any Error, path: String, requestId: String, logger: Logger) -> Response {
+        ErrorShape.forPath(path).response(for: apiError(from: error, logger: logger), requestId: requestId, path: path)
     }
 
     /// Synchronous, so the log line's temporaries stay out of the async frame the connection keeps.

@@ -226,7 +226,7 @@ public final class ProxyEngine: Sendable {
         var request = HTTPClientRequest(url: builder.url(provider, path: call.path))
         request.method = .POST
         request.headers = builder.headers(provider, key: call.key, stream: stream, passthrough: call.passthrough ? inbound.relayHeaders : [])
-        request.body = .bytes(ByteBuffer(bytes: JSONText.bytes(call.body)))
+        request.body = OneShotBody.body(ByteBuffer(bytes: JSONText.bytes(call.body)))
         let client = http.client(connectTimeout: provider.connectTimeout, readTimeout: provider.readTimeout)
         let response = try await client.execute(request, timeout: .init(provider.firstByteTimeout))
         guard (200..<300).contains(response.status.code) else {
@@ -249,11 +249,12 @@ public final class ProxyEngine: Sendable {
         }
         guard let json = try? JSONText.parse(body.readableBytesView) else { throw UpstreamFailure.malformed("not JSON") }
         let codec = call.candidate.provider.kind.codec
+        let end = end(call, inbound: inbound, model: model, request: request, ticket: ticket)
         if call.passthrough {
             let decoded = inbound.format == .responses ? nil : try? codec.decodeResponse(json, model: model)
             let usage = inbound.format == .responses ? ResponsesUsage.read(json) : decoded?.usage
-            await finish(ticket, usage: usage, call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
-            await remember(inbound, request: request, call: call, model: model, output: decoded?.text ?? ResponsesUsage.outputText(json), outcome: "completed")
+            await finish(end, usage: usage, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
+            await remember(end, output: decoded?.text ?? ResponsesUsage.outputText(json), outcome: "completed")
             return Self.json(body)
         }
         let decoded: ChatResponse
@@ -262,8 +263,8 @@ public final class ProxyEngine: Sendable {
         } catch {
             throw UpstreamFailure.malformed(error.message)
         }
-        await finish(ticket, usage: decoded.usage, call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
-        await remember(inbound, request: request, call: call, model: model, output: decoded.text, outcome: "completed")
+        await finish(end, usage: decoded.usage, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
+        await remember(end, output: decoded.text, outcome: "completed")
         let encoded = inbound.format.codec.encodeResponse(decoded, for: request)
         return Self.json(ByteBuffer(bytes: JSONText.bytes(encoded)))
     }
@@ -274,9 +275,12 @@ public final class ProxyEngine: Sendable {
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
         let engine = self
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var relay = StreamRelay(call: call, format: inbound.format, request: request, clientModel: model)
-            if inbound.sessionId != nil { relay.snippetLimit = engine.context.isEnabled ? engine.context.characters + 1 : 0 }
+        // The body writer captures only what relaying and ending need: no request bodies (see RequestEnd).
+        var relay = StreamRelay(call: call, format: inbound.format, request: request, clientModel: model)
+        if inbound.sessionId != nil { relay.snippetLimit = context.isEnabled ? context.characters + 1 : 0 }
+        let end = end(call, inbound: inbound, model: model, request: request, ticket: ticket)
+        return Response(status: .ok, headers: headers, body: ResponseBody { [relay] writer in
+            var relay = relay
             var outcome = "completed"
             do {
                 do {
@@ -305,10 +309,8 @@ public final class ProxyEngine: Sendable {
                 outcome = "client_disconnected"
             }
             attempt.finish(outcome == "upstream_cut" || outcome == "upstream_error" ? .failed : .succeeded)
-            await engine.remember(inbound, request: request, call: call, model: model, output: relay.outputSnippet, outcome: outcome)
-            await engine.finish(
-                ticket, usage: relay.usage, call: call, inbound: inbound, outcome: outcome, streamed: true, outputCharacters: relay.outputCharacters
-            )
+            await engine.remember(end, output: relay.outputSnippet, outcome: outcome)
+            await engine.finish(end, usage: relay.usage, outcome: outcome, streamed: true, outputCharacters: relay.outputCharacters)
         })
     }
 
@@ -343,7 +345,8 @@ public final class ProxyEngine: Sendable {
                   outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
         }
         // Images are priced per image; embeddings report no output, so nothing is estimated for them.
-        await finish(ticket, usage: usage ?? Usage(), call: call, inbound: inbound, outcome: "completed", streamed: false, outputCharacters: 0, images: images)
+        let end = end(call, inbound: inbound, model: call.candidate.upstreamModel, request: nil, ticket: ticket)
+        await finish(end, usage: usage ?? Usage(), outcome: "completed", streamed: false, outputCharacters: 0, images: images)
         return Self.json(bytes)
     }
 
@@ -352,38 +355,34 @@ public final class ProxyEngine: Sendable {
     }
 
     /// Logs the usage record and settles the request's credits from it.
-    func finish(
-        _ ticket: RequestMetering.Ticket, usage: Usage?, call: PreparedCall, inbound: Inbound, outcome: String, streamed: Bool,
-        outputCharacters: Int, images: Int = 0
-    ) async {
-        logUsage(usage, call: call, inbound: inbound, outcome: outcome, streamed: streamed)
+    func finish(_ end: RequestEnd, usage: Usage?, outcome: String, streamed: Bool, outputCharacters: Int, images: Int = 0) async {
+        logUsage(usage, end: end, outcome: outcome, streamed: streamed)
         // An in-stream error before any output, with nothing reported: the upstream produced (and billed) nothing.
         let producedNothing = usage == nil && outputCharacters == 0 && outcome == "upstream_error"
         let ending: RequestMetering.Ending =
             producedNothing ? .nothingProduced : .produced(usage: usage, outputCharacters: outputCharacters, images: images, outcome: outcome)
-        await metering.close(ticket, candidate: call.candidate, ending: ending)
+        await metering.close(end.ticket, candidate: end.candidate, ending: ending)
     }
 
     /// With `X-Session-Id`, keeps this turn (the client's latest message and the answer, truncated) in the session's context.
-    func remember(_ inbound: Inbound, request: ChatRequest, call: PreparedCall, model: String, output: String, outcome: String) async {
-        guard let session = inbound.sessionId, context.isEnabled else { return }
-        let input = request.messages.last { $0.role == .user }?.text ?? ""
-        let turn = SessionContext.Turn(
-            requestId: inbound.requestId, model: model, provider: call.candidate.provider.slug, input: context.snippet(input),
+    func remember(_ end: RequestEnd, output: String, outcome: String) async {
+        guard let turn = end.turn else { return }
+        let record = SessionContext.Turn(
+            requestId: end.requestId, model: end.model, provider: end.candidate.provider.slug, input: turn.input,
             output: context.snippet(output), outcome: outcome
         )
-        await context.append(turn, orgId: inbound.identity.orgId, session: session)
+        await context.append(record, orgId: end.identity.orgId, session: turn.session)
     }
 
     /// One line per proxied request with normalised usage: the record billing settles from.
-    func logUsage(_ usage: Usage?, call: PreparedCall, inbound: Inbound, outcome: String, streamed: Bool) {
+    func logUsage(_ usage: Usage?, end: RequestEnd, outcome: String, streamed: Bool) {
         usageLog.info("usage", metadata: [
-            "request_id": .string(inbound.requestId),
-            "org_id": .string(inbound.identity.orgId),
-            "key_id": .string(inbound.identity.keyId),
-            "provider": .string(call.candidate.provider.slug),
-            "upstream_model": .string(call.candidate.upstreamModel),
-            "ingress": .string(inbound.format.rawValue),
+            "request_id": .string(end.requestId),
+            "org_id": .string(end.identity.orgId),
+            "key_id": .string(end.identity.keyId),
+            "provider": .string(end.candidate.provider.slug),
+            "upstream_model": .string(end.candidate.upstreamModel),
+            "ingress": .string(end.format.rawValue),
             "streamed": .stringConvertible(streamed),
             "outcome": .string(outcome),
             "usage_reported": .stringConvertible(usage != nil),
