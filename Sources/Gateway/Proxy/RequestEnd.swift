@@ -3,7 +3,7 @@ import Core
 
 /// What ending a request needs once its answer is under way (the usage line, the session context, the settlement)
 /// and nothing more. A stream can last minutes; holding the client's body, the upstream body or the decoded
-/// request until it ends kept every prompt alive with it (1,000 open streams with 48 KB prompts: ~150 MB more).
+/// request until it ends kept every prompt alive with it (1,000 open streams with 48 KB prompts: ~47 MB).
 struct RequestEnd: Sendable {
     struct SessionTurn: Sendable {
         let session: String
