@@ -19,7 +19,6 @@ public struct APIKeyMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    @inline(never)  // keeps its temporaries out of the async frame above
     static func presentedKey(_ request: Request) -> String? {
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An integer setting from the environment: absent or empty gives the default; anything outside `range` is
 /// recorded as a problem (start-up lists them all) and the default is used meanwhile.
 public enum EnvInteger {
@@ -10,5 +12,3 @@ public enum EnvInteger {
         return value
     }
 }
-
-import Foundation

@@ -276,9 +276,10 @@ public final class ProxyEngine: Sendable {
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
         let engine = self
         // The body writer captures only what relaying and ending need: no request bodies (see RequestEnd).
-        var relay = StreamRelay(call: call, format: inbound.format, request: request, clientModel: model)
-        if inbound.sessionId != nil { relay.snippetLimit = context.isEnabled ? context.characters + 1 : 0 }
         let end = end(call, inbound: inbound, model: model, request: request, ticket: ticket)
+        var relay = StreamRelay(call: call, format: inbound.format, request: request, clientModel: model)
+        // The answer's start is kept only where a session turn will be recorded.
+        if end.turn != nil { relay.snippetLimit = context.characters + 1 }
         return Response(status: .ok, headers: headers, body: ResponseBody { [relay] writer in
             var relay = relay
             var outcome = "completed"

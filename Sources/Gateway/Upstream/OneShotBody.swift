@@ -4,8 +4,8 @@ import NIOCore
 
 /// An upstream request body that AsyncHTTPClient reads once and then no longer holds. A `.bytes` body stays
 /// referenced by the client's transaction until the response has ended, so a long stream kept its whole prompt
-/// alive (48 KB prompts at 1,000 open streams: ~57 MB in heaptrack). Small bodies still go as `.bytes`: streaming one costs
-/// the client an extra task per request, and keeping a few kilobytes is cheaper than that.
+/// alive (48 KB prompts at 1,000 open streams: ~57 MB in heaptrack). Small bodies still go as `.bytes`: streaming
+/// one costs the client an extra task per request, and keeping a few kilobytes is cheaper than that.
 struct OneShotBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
