@@ -8,6 +8,8 @@
 #   Benchmarks/proxy-overhead.sh            # default: 64 connections, 15 s per run
 #   DURATION=30 CONNECTIONS=128 Benchmarks/proxy-overhead.sh
 #   BIN=/tmp/aihigress-before Benchmarks/proxy-overhead.sh   # an existing binary, no build
+#     (an older binary reads the migrations of the current build's resource bundle: give it its own with
+#     AIHIGRESS_MIGRATIONS_DIR=<checkout of that commit>/Migrations, or it may run against a newer schema)
 #   BILLING_MODE=meter Benchmarks/proxy-overhead.sh          # no credit holds on the request path (default: enforce)
 #   HELD_PROMPT_KB=48 Benchmarks/proxy-overhead.sh           # held streams carry a 48 KB prompt (default: a short one)
 #

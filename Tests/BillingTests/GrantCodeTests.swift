@@ -18,7 +18,7 @@ import TestSupport
 
     func balance(_ database: Database, _ orgId: String) async throws -> (account: CreditLedger.Balance, sums: CreditLedger.Balance) {
         try await database.withConnection { db in
-            (try await CreditLedger().balance(orgId: orgId, on: db), try await CreditLedger().ledgerSums(orgId: orgId, on: db))
+            (try await CreditLedger().balance(orgId: orgId, on: db), try await CreditLedger().recomputed(orgId: orgId, on: db))
         }
     }
 

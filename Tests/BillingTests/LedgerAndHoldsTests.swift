@@ -19,9 +19,9 @@ import TestSupport
 
     func assertReconciled(_ database: Database, _ orgId: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let (account, sums) = try await database.withConnection { db in
-            (try await CreditLedger().balance(orgId: orgId, on: db), try await CreditLedger().ledgerSums(orgId: orgId, on: db))
+            (try await CreditLedger().balance(orgId: orgId, on: db), try await CreditLedger().recomputed(orgId: orgId, on: db))
         }
-        #expect(account == sums, "account figures must equal the ledger's sums", sourceLocation: sourceLocation)
+        #expect(account == sums, "balance must equal the ledger's sum and held the open holds' sum", sourceLocation: sourceLocation)
     }
 
     @Test func postingsAreIdempotentAndTheBalanceIsTheLedgerSum() async throws {
@@ -140,9 +140,12 @@ import TestSupport
             let balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
             #expect(balance.balance == 2_000_000 - 123_456)
             #expect(balance.held == 0)
+            // Holds move no money: the ledger has the grant and the one charge, under the id the client saw.
             let kinds = try await database.query("SELECT kind, request_id FROM ledger_entries WHERE org_id = \(bind: orgId) ORDER BY id")
-            #expect(try kinds.map { try $0.decode(column: "kind", as: String.self) } == ["grant", "hold", "release", "charge"])
-            #expect(try kinds.dropFirst().allSatisfy { try $0.decode(column: "request_id", as: String.self) == "client-1" })
+            #expect(try kinds.map { try $0.decode(column: "kind", as: String.self) } == ["grant", "charge"])
+            #expect(try kinds.last?.decode(column: "request_id", as: String.self) == "client-1")
+            let open = try await database.query("SELECT request_id FROM credit_holds WHERE org_id = \(bind: orgId)")
+            #expect(open.isEmpty, "a settled hold is gone")
             try await assertReconciled(database, orgId)
         }
     }
@@ -157,6 +160,11 @@ import TestSupport
             #expect(try await holds.expireOverdue() == 0)
             var balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
             #expect(balance.held == 0)
+            try await assertReconciled(database, orgId)
+            let expired = try await database.query("SELECT kind, amount, reason FROM ledger_entries WHERE org_id = \(bind: orgId) AND kind = 'release'")
+            #expect(expired.count == 1, "an expired hold leaves a visible entry")
+            #expect(try expired.first?.decode(column: "amount", as: Int64.self) == 0)
+            #expect(try expired.first?.decode(column: "reason", as: String.self) == "hold expired")
             let settlement = CreditHolds.Settlement(cost: 50_000, usage: nil, providerId: nil, model: nil, apiKeyId: nil, reason: "late")
             #expect(try await holds.settle(orgId: orgId, requestId: "crashed", settlement))
             #expect(try await !holds.settle(orgId: orgId, requestId: "crashed", settlement))

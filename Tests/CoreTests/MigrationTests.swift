@@ -58,6 +58,33 @@ import TestSupport
     }
 
     /// Both dialects must yield the same tables and columns.
+    /// 0011 takes holds out of the ledger on a database in use: open holds stay (and stay held), closed ones go.
+    @Test func holdsLeaveTheLedgerWithOpenHoldsKept() async throws {
+        try await TestDatabase.withFresh { location in
+            let database = try await Database.open(location, logger: TestEnvironment.logger)
+            defer { Task { await database.close() } }
+            try await Migrator(database: database).migrate(through: 10)
+            try await database.execute("INSERT INTO organizations (id, slug, name, status, created_at, updated_at) VALUES ('o1', 'o1', 'O', 'active', 0, 0)")
+            try await database.execute("INSERT INTO credit_accounts (org_id, balance, held, created_at, updated_at) VALUES ('o1', 1000, 300, 0, 0)")
+            for (id, amount, status) in [("open-1", 100, "open"), ("open-2", 200, "open"), ("done", 400, "settled"), ("gone", 500, "expired")] {
+                try await database.execute(
+                    """
+                    INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, status, created_at, expires_at, closed_at)
+                    VALUES (\(bind: id), 'o1', NULL, \(bind: Int64(amount)), \(bind: status), 0, 9, NULL)
+                    """
+                )
+            }
+            #expect(try await Migrator(database: database).migrate().contains(11))
+            let holds = try await database.query("SELECT request_id, amount FROM credit_holds ORDER BY request_id")
+            #expect(try holds.map { try $0.decode(column: "request_id", as: String.self) } == ["open-1", "open-2"])
+            let held = try #require(try await database.first("SELECT CAST(SUM(amount) AS BIGINT) AS h FROM credit_holds WHERE org_id = 'o1'"))
+            let account = try #require(try await database.first("SELECT held FROM credit_accounts WHERE org_id = 'o1'"))
+            #expect(try held.decode(column: "h", as: Int64.self) == account.decode(column: "held", as: Int64.self))
+            let columns = try await Migrator.describeSchema(database)["credit_holds"] ?? []
+            #expect(columns.contains("expires_at") && !columns.contains("status") && !columns.contains("closed_at"))
+        }
+    }
+
     @Test func postgresAndSQLiteSchemasMatch() async throws {
         guard let server = try TestEnvironment.postgresOrSkip() else { return }
         let sqlite = try await TestDatabase.withFreshSQLite { location in

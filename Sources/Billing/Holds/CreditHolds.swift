@@ -7,8 +7,6 @@ import Tenancy
 /// than the balance; settlement charges the real cost exactly once and releases the hold. Holds expire, so a
 /// crashed instance cannot freeze a balance; a settlement after expiry still charges (once).
 public struct CreditHolds: Sendable {
-    public enum Status: String, Sendable { case open, settled, expired }
-
     /// What a request is charged when it ends.
     public struct Settlement: Sendable {
         public var cost: Int64
@@ -56,34 +54,25 @@ public struct CreditHolds: Sendable {
         try await batcher.submit(.settle(.init(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement: settlement)))
     }
 
-    /// Inserts the hold and posts it; returns the account afterwards (the caller stores it).
-    static func open(_ hold: LedgerBatcher.Hold, ledger: CreditLedger, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
-        -> CreditLedger.Balance
-    {
+    /// Inserts the hold; returns the account with it held (the caller stores it). Holds are not ledger entries:
+    /// they move no money, and writing two entries per request tripled the ledger and its write cost.
+    static func open(_ hold: LedgerBatcher.Hold, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws -> CreditLedger.Balance {
         let now = EpochMillis.now()
         try await db.raw(
             """
-            INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, status, created_at, expires_at)
-            VALUES (\(bind: hold.requestId), \(bind: hold.orgId), \(bind: hold.apiKeyId), \(bind: hold.amount), 'open', \(bind: now),
+            INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, created_at, expires_at)
+            VALUES (\(bind: hold.requestId), \(bind: hold.orgId), \(bind: hold.apiKeyId), \(bind: hold.amount), \(bind: now),
                 \(bind: now + hold.lifetime.milliseconds))
             """
         ).run()
-        var posting = Posting(
-            orgId: hold.orgId, kind: .hold, amount: 0, holdAmount: hold.amount, idempotencyKey: "hold:\(hold.requestId)", actor: .system
-        )
-        posting.requestId = hold.clientRequestId ?? hold.requestId
-        posting.apiKeyId = hold.apiKeyId
-        return try await ledger.append(posting, on: db, locked: locked).balance
+        return CreditLedger.Balance(balance: locked.balance, held: locked.held + hold.amount)
     }
 
     /// Releases the hold and posts the charge (once); returns whether it charged and the account afterwards.
     static func settle(_ settle: LedgerBatcher.Settle, ledger: CreditLedger, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
         -> (charged: Bool, balance: CreditLedger.Balance)
     {
-        let released = try await release(
-            orgId: settle.orgId, requestId: settle.requestId, clientRequestId: settle.clientRequestId, to: .settled, ledger: ledger, on: db,
-            locked: locked
-        )
+        let released = try await release(orgId: settle.orgId, requestId: settle.requestId, on: db, locked: locked)
         let settlement = settle.settlement
         guard settlement.cost > 0 else { return (false, released.balance) }
         var charge = Posting(
@@ -99,10 +88,11 @@ public struct CreditHolds: Sendable {
         return (posted.applied, posted.balance)
     }
 
-    /// Releases holds whose lifetime ended (crashed or stuck requests). Returns how many were released.
+    /// Releases holds whose lifetime ended (crashed or stuck requests), each with a zero-amount `release` ledger
+    /// entry (reason "hold expired") so the organisation can see it. Returns how many were released.
     public func expireOverdue(now: Int64 = EpochMillis.now(), limit: Int = 500) async throws -> Int {
         let overdue = try await database.query(
-            "SELECT request_id, org_id FROM credit_holds WHERE status = 'open' AND expires_at <= \(bind: now) LIMIT \(bind: limit)"
+            "SELECT request_id, org_id FROM credit_holds WHERE expires_at <= \(bind: now) ORDER BY expires_at LIMIT \(bind: limit)"
         )
         let ledger = self.ledger
         var released = 0
@@ -111,34 +101,34 @@ public struct CreditHolds: Sendable {
             let orgId = try row.decode(column: "org_id", as: String.self)
             let done = try await database.transaction { db in
                 let account = try await ledger.lock(orgId: orgId, on: db)
-                let released = try await Self.release(orgId: orgId, requestId: requestId, to: .expired, ledger: ledger, on: db, locked: account)
-                if released.balance != account { try await ledger.store(released.balance, orgId: orgId, on: db) }
-                return released.released
+                let release = try await Self.release(orgId: orgId, requestId: requestId, on: db, locked: account)
+                guard release.released else { return false }
+                var posting = Posting(
+                    orgId: orgId, kind: .release, amount: 0, idempotencyKey: "release:\(requestId)", actor: .system, reason: "hold expired"
+                )
+                posting.requestId = requestId
+                posting.apiKeyId = release.apiKeyId
+                let posted = try await ledger.append(posting, on: db, locked: release.balance)
+                try await ledger.store(posted.balance, orgId: orgId, on: db)
+                return true
             }
             if done { released += 1 }
         }
         return released
     }
 
-    /// Closes an open hold and appends its release (`released` false when there was no open hold), with the account
-    /// as it stands afterwards (the caller stores it). `locked`: the account as the caller's transaction saw it last.
-    private static func release(
-        orgId: String, requestId: String, clientRequestId: String? = nil, to status: Status, ledger: CreditLedger, on db: any SQLDatabase,
-        locked: CreditLedger.Balance
-    ) async throws -> (released: Bool, balance: CreditLedger.Balance) {
+    /// Deletes the request's hold if it is still open (`released` false when it was already settled or expired)
+    /// and returns the account without it (the caller stores it). `locked`: the account as the caller's
+    /// transaction saw it last.
+    private static func release(orgId: String, requestId: String, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
+        -> (released: Bool, apiKeyId: String?, balance: CreditLedger.Balance)
+    {
         guard let row = try await db.raw(
-            """
-            UPDATE credit_holds SET status = \(bind: status.rawValue), closed_at = \(bind: EpochMillis.now())
-            WHERE request_id = \(bind: requestId) AND org_id = \(bind: orgId) AND status = 'open' RETURNING amount, api_key_id
-            """
-        ).first() else { return (false, locked) }
-        var posting = Posting(
-            orgId: orgId, kind: .release, amount: 0, holdAmount: -(try row.decode(column: "amount", as: Int64.self)),
-            idempotencyKey: "release:\(requestId)", actor: .system, reason: status == .expired ? "hold expired" : nil
-        )
-        posting.requestId = clientRequestId ?? requestId
-        posting.apiKeyId = try row.decode(column: "api_key_id", as: String?.self)
-        return (true, try await ledger.append(posting, on: db, locked: locked).balance)
+            "DELETE FROM credit_holds WHERE request_id = \(bind: requestId) AND org_id = \(bind: orgId) RETURNING amount, api_key_id"
+        ).first() else { return (false, nil, locked) }
+        let amount = try row.decode(column: "amount", as: Int64.self)
+        let apiKeyId = try row.decode(column: "api_key_id", as: String?.self)
+        return (true, apiKeyId, CreditLedger.Balance(balance: locked.balance, held: locked.held - amount))
     }
 
     static func insufficient(needed: Int64, available: Int64) -> APIError {

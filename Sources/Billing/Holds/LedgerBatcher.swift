@@ -94,7 +94,7 @@ actor LedgerBatcher {
                         outcomes[index] = .failure(CreditHolds.insufficient(needed: hold.amount, available: account.available))
                         continue
                     }
-                    account = try await CreditHolds.open(hold, ledger: ledger, on: db, locked: account)
+                    account = try await CreditHolds.open(hold, on: db, locked: account)
                     outcomes[index] = .success(true)
                 case .settle(let settle):
                     let (charged, after) = try await CreditHolds.settle(settle, ledger: ledger, on: db, locked: account)

@@ -48,16 +48,16 @@ public struct CreditLedger: Sendable {
     func append(_ posting: Posting, on db: any SQLDatabase, locked: Balance? = nil) async throws -> Posted {
         let current: Balance
         if let locked { current = locked } else { current = try await lock(orgId: posting.orgId, on: db) }
-        let after = Balance(balance: current.balance + posting.amount, held: current.held + posting.holdAmount)
+        let after = Balance(balance: current.balance + posting.amount, held: current.held)
         let id = Identifier.make()
         let usage = posting.usage
         // The unique (org_id, idempotency_key) makes a replay insert nothing; only then is the first entry looked up.
         let inserted = try await db.raw(
             """
-            INSERT INTO ledger_entries (id, org_id, kind, amount, hold_amount, balance_after, idempotency_key, actor_kind, actor_id,
+            INSERT INTO ledger_entries (id, org_id, kind, amount, balance_after, idempotency_key, actor_kind, actor_id,
                 reason, request_id, provider_id, model, api_key_id, user_id, input_tokens, output_tokens, cached_input_tokens,
                 reasoning_tokens, estimated, created_at)
-            VALUES (\(bind: id), \(bind: posting.orgId), \(bind: posting.kind.rawValue), \(bind: posting.amount), \(bind: posting.holdAmount),
+            VALUES (\(bind: id), \(bind: posting.orgId), \(bind: posting.kind.rawValue), \(bind: posting.amount),
                 \(bind: after.balance), \(bind: posting.idempotencyKey), \(bind: posting.actor.kind), \(bind: posting.actor.id),
                 \(bind: posting.reason), \(bind: posting.requestId), \(bind: posting.providerId), \(bind: posting.model),
                 \(bind: posting.apiKeyId), \(bind: posting.userId), \(bind: usage?.inputTokens), \(bind: usage?.outputTokens),
@@ -91,11 +91,15 @@ public struct CreditLedger: Sendable {
         return Balance(balance: try row.decode(column: "balance", as: Int64.self), held: try row.decode(column: "held", as: Int64.self))
     }
 
-    /// Sums of the ledger itself, for reconciliation: they must equal the account's maintained figures.
-    public func ledgerSums(orgId: String, on db: any SQLDatabase) async throws -> Balance {
-        let row = try await db.raw(
-            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS b, CAST(COALESCE(SUM(hold_amount), 0) AS BIGINT) AS h FROM ledger_entries WHERE org_id = \(bind: orgId)"
+    /// The account's figures recomputed from their sources, for reconciliation: the balance is the sum of the
+    /// ledger, what is held the sum of the open holds. They must equal the account's maintained figures.
+    public func recomputed(orgId: String, on db: any SQLDatabase) async throws -> Balance {
+        let ledger = try await db.raw(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS b FROM ledger_entries WHERE org_id = \(bind: orgId)"
         ).first()
-        return Balance(balance: try row?.decode(column: "b", as: Int64.self) ?? 0, held: try row?.decode(column: "h", as: Int64.self) ?? 0)
+        let holds = try await db.raw(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS h FROM credit_holds WHERE org_id = \(bind: orgId)"
+        ).first()
+        return Balance(balance: try ledger?.decode(column: "b", as: Int64.self) ?? 0, held: try holds?.decode(column: "h", as: Int64.self) ?? 0)
     }
 }

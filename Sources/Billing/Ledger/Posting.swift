@@ -1,16 +1,17 @@
 import Core
 import Tenancy
 
-/// One ledger entry to write. `amount` moves the balance, `holdAmount` moves what is held; charges are negative.
+/// One ledger entry to write. `amount` moves the balance; charges are negative. (Holds are not ledger entries:
+/// `credit_holds` keeps the open ones, and the account's `held` is their sum.)
 public struct Posting: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
+        /// `hold` entries exist only from before holds left the ledger; `release` now marks an expired hold.
         case charge, hold, release, topUp = "top_up", grant, refund, adjustment
     }
 
     public var orgId: String
     public var kind: Kind
     public var amount: Int64
-    public var holdAmount: Int64 = 0
     /// Unique per organisation: posting the same key twice changes nothing the second time.
     public var idempotencyKey: String
     public var actor: Actor
@@ -22,11 +23,10 @@ public struct Posting: Sendable {
     public var userId: String?
     public var usage: MeteredUsage?
 
-    public init(orgId: String, kind: Kind, amount: Int64, holdAmount: Int64 = 0, idempotencyKey: String, actor: Actor, reason: String? = nil) {
+    public init(orgId: String, kind: Kind, amount: Int64, idempotencyKey: String, actor: Actor, reason: String? = nil) {
         self.orgId = orgId
         self.kind = kind
         self.amount = amount
-        self.holdAmount = holdAmount
         self.idempotencyKey = idempotencyKey
         self.actor = actor
         self.reason = reason

@@ -63,10 +63,11 @@ public struct Migrator: Sendable {
         return migrations
     }
 
-    /// Applies what is pending; returns the versions applied by this call.
+    /// Applies what is pending (up to `version`, for tests of a migration over existing data); returns the
+    /// versions applied by this call.
     @discardableResult
-    public func migrate() async throws -> [Int] {
-        let migrations = try Self.load(dialect: database.dialect)
+    public func migrate(through version: Int = .max) async throws -> [Int] {
+        let migrations = try Self.load(dialect: database.dialect).filter { $0.version <= version }
         let dialect = database.dialect
         return try await database.withConnection { db in
             if dialect == .postgres {
