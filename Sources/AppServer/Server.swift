@@ -80,10 +80,13 @@ public enum Server {
             try await ServiceGroup(configuration: groupConfig).run()
         } catch {
             await gateway.http.shutdown()
+            await billing.holds.settled()
             await runtime.close()
             throw error
         }
         await gateway.http.shutdown()
+        // Responses do not wait for their charges' commit; the last ones commit before the database closes.
+        await billing.holds.settled()
         await runtime.close()
         logger.info("stopped")
     }

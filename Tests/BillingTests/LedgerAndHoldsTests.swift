@@ -1,4 +1,5 @@
 import Core
+import NIOConcurrencyHelpers
 import SQLKit
 import Testing
 import TestSupport
@@ -146,6 +147,36 @@ import TestSupport
             #expect(try kinds.last?.decode(column: "request_id", as: String.self) == "client-1")
             let open = try await database.query("SELECT request_id FROM credit_holds WHERE org_id = \(bind: orgId)")
             #expect(open.isEmpty, "a settled hold is gone")
+            try await assertReconciled(database, orgId)
+        }
+    }
+
+    /// Settlements queued without waiting (a response does not wait for its charge's commit) are all in the
+    /// figures once `settled()` returns, each charged once, and their completions report it.
+    @Test func queuedSettlementsAreVisibleAfterTheBarrier() async throws {
+        try await TestDatabase.withMigrated { database in
+            let orgId = try await organization(database, credits: 5_000_000)
+            let holds = CreditHolds(database: database)
+            await holds.settled()  // nothing queued: returns at once
+            for index in 0..<40 {
+                try await holds.place(orgId: orgId, requestId: "q\(index)", apiKeyId: nil, amount: 100_000, lifetime: .seconds(60), enforce: true)
+            }
+            let charged = NIOLockedValueBox(0)
+            for index in 0..<40 {
+                let settlement = CreditHolds.Settlement(cost: 1_000, usage: nil, providerId: nil, model: nil, apiKeyId: nil, reason: "completed")
+                holds.settleLater(orgId: orgId, requestId: "q\(index)", settlement) { outcome in
+                    if case .success(true) = outcome { charged.withLockedValue { $0 += 1 } }
+                }
+            }
+            // A replay of one of them, queued behind: charges nothing.
+            let replay = CreditHolds.Settlement(cost: 1_000, usage: nil, providerId: nil, model: nil, apiKeyId: nil, reason: "completed")
+            holds.settleLater(orgId: orgId, requestId: "q0", replay) { outcome in
+                if case .success(true) = outcome { charged.withLockedValue { $0 += 1 } }
+            }
+            await holds.settled()
+            #expect(charged.withLockedValue { $0 } == 40)
+            let balance = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            #expect(balance == .init(balance: 5_000_000 - 40 * 1_000, held: 0))
             try await assertReconciled(database, orgId)
         }
     }

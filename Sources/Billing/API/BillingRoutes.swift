@@ -15,6 +15,7 @@ public struct BillingRoutes: Sendable {
         let tag = "billing"
         api.add(.get, "/orgs/{org}/billing/balance", access: .org(.billingView), tag: tag, summary: "Balance, held and available credits") { call in
             let org = try call.organization().org
+            await billing.holds.settled()  // every response already sent is in the figures
             let balance = try await billing.database.withConnection { db in try await CreditLedger().balance(orgId: org.id, on: db) }
             return JSONResponse.object([
                 "org_id": .string(org.id),
@@ -30,6 +31,7 @@ public struct BillingRoutes: Sendable {
                 summary: "Ledger entries, newest first (filters: kind, request_id, from, to)") { call in
             let org = try call.organization().org
             let query = try LedgerQuery(call, orgId: org.id)
+            await billing.holds.settled()
             let page = try await billing.database.withConnection { db in try await query.run(on: db) }
             return JSONResponse.page(page.items, nextCursor: page.next)
         }

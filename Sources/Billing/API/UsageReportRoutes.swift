@@ -18,6 +18,7 @@ public struct UsageReportRoutes: Sendable {
             let org = try call.organization().org
             let params = try Parameters(call, now: EpochMillis.now())
             let report = UsageReport(orgId: org.id, from: params.from, to: params.to, grouping: params.grouping)
+            await billing.holds.settled()  // every response already sent is in the report
             let (rows, total) = try await billing.database.withConnection { db in try await report.run(on: db) }
             if params.csv {
                 return Self.csv(report, rows: rows, filename: "usage-\(org.slug)-\(params.from)-\(params.to).csv")

@@ -54,6 +54,20 @@ public struct CreditHolds: Sendable {
         try await batcher.submit(.settle(.init(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement: settlement)))
     }
 
+    /// `settle` without waiting: the settlement joins the next transaction and `completion` learns whether it
+    /// charged. Readers of balances and the ledger call `settled()` first, so they never miss it.
+    public func settleLater(
+        orgId: String, requestId: String, clientRequestId: String? = nil, _ settlement: Settlement,
+        completion: @escaping @Sendable (Result<Bool, any Error>) -> Void
+    ) {
+        batcher.enqueue(.settle(.init(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement: settlement)), completion: completion)
+    }
+
+    /// Returns once every hold and settlement queued before this call is committed (or has failed).
+    public func settled() async {
+        await batcher.applied()
+    }
+
     /// Inserts the hold; returns the account with it held (the caller stores it). Holds are not ledger entries:
     /// they move no money, and writing two entries per request tripled the ledger and its write cost.
     static func open(_ hold: LedgerBatcher.Hold, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws -> CreditLedger.Balance {

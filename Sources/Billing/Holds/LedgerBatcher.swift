@@ -1,4 +1,5 @@
 import Core
+import NIOConcurrencyHelpers
 import SQLKit
 
 /// Group commit for the two postings every proxied request makes: its hold and its settlement. Operations that
@@ -7,7 +8,11 @@ import SQLKit
 /// once and commits once. Under load a request pays a share of one transaction instead of two of its own; with no
 /// concurrency nothing waits longer than before. One item's refusal (402) does not touch the others; a database
 /// error retries each item of the batch in a transaction of its own, so one bad item cannot fail its neighbours.
-actor LedgerBatcher {
+///
+/// A hold is awaited (the request must not go upstream without it); a settlement may be queued without waiting
+/// (`enqueue`), so a response need not wait for its charge's commit. `applied()` is the barrier for readers:
+/// it returns once everything queued before the call is committed.
+final class LedgerBatcher: Sendable {
     struct Hold: Sendable {
         let orgId: String
         let requestId: String
@@ -37,35 +42,88 @@ actor LedgerBatcher {
         }
     }
 
+    typealias Completion = @Sendable (Result<Bool, any Error>) -> Void
+
+    private struct State {
+        var queue: [(operation: Operation, completion: Completion)] = []
+        var draining = false
+        /// Operations queued and applied so far (applied in queue order, so a count is a position).
+        var queued: UInt64 = 0
+        var applied: UInt64 = 0
+        var barriers: [(position: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
     private let database: Database
     private let ledger = CreditLedger()
-    private var queue: [(Operation, CheckedContinuation<Bool, any Error>)] = []
-    private var draining = false
+    private let state = NIOLockedValueBox(State())
     static let maxBatch = 256
 
     init(database: Database) {
         self.database = database
     }
 
-    /// Applies the operation in the next transaction. Holds answer true; settlements whether they charged.
+    /// Applies the operation in the next transaction and waits for it. Holds answer true; settlements whether they charged.
     func submit(_ operation: Operation) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
-            queue.append((operation, continuation))
-            if !draining {
-                draining = true
-                Task { await self.drain() }
+            enqueue(operation) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Queues the operation for the next transaction; `completion` runs once it is applied or has failed.
+    func enqueue(_ operation: Operation, completion: @escaping Completion) {
+        let start = state.withLockedValue { state in
+            state.queue.append((operation, completion))
+            state.queued += 1
+            guard !state.draining else { return false }
+            state.draining = true
+            return true
+        }
+        guard start else { return }
+        if case .hold = operation {
+            Task { await self.drain() }
+        } else {
+            // A settlement is queued as its response is about to be written, by jobs queued on this event loop
+            // after this task. Yielding twice puts the transaction behind them (the task that resumes the
+            // connection, then the socket write), so the response leaves first; a hold never waits for this.
+            Task {
+                await Task.yield()
+                await Task.yield()
+                await self.drain()
             }
         }
     }
 
-    private func drain() async {
-        while !queue.isEmpty {
-            let batch = Array(queue.prefix(Self.maxBatch))
-            queue.removeFirst(batch.count)
-            let outcomes = await apply(batch.map(\.0))
-            for ((_, continuation), outcome) in zip(batch, outcomes) { continuation.resume(with: outcome) }
+    /// Returns once every operation queued before this call has been applied.
+    func applied() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLockedValue { state in
+                guard state.applied < state.queued else { return true }
+                state.barriers.append((state.queued, continuation))
+                return false
+            }
+            if done { continuation.resume() }
         }
-        draining = false
+    }
+
+    private func drain() async {
+        while true {
+            let batch = state.withLockedValue { state in
+                let batch = Array(state.queue.prefix(Self.maxBatch))
+                state.queue.removeFirst(batch.count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let outcomes = await apply(batch.map(\.operation))
+            for (item, outcome) in zip(batch, outcomes) { item.completion(outcome) }
+            let passed = state.withLockedValue { state in
+                state.applied += UInt64(batch.count)
+                let passed = state.barriers.filter { $0.position <= state.applied }
+                state.barriers.removeAll { $0.position <= state.applied }
+                return passed
+            }
+            for barrier in passed { barrier.continuation.resume() }
+        }
     }
 
     private func apply(_ operations: [Operation]) async -> [Result<Bool, any Error>] {

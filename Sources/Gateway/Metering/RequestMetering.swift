@@ -75,8 +75,11 @@ struct RequestMetering: Sendable {
         }
     }
 
-    /// Settles the request. Never throws: a failed settlement is logged, and the hold's expiry plus the
-    /// idempotent charge key keep the ledger right when it is retried.
+    /// Settles the request. Never throws and does not wait for the ledger: the rate-limit standing is updated
+    /// now (usage and cost are known), and the charge joins the next ledger transaction, so the response does not
+    /// wait for its commit. Billing reads wait for queued settlements (`CreditHolds.settled`); shutdown drains
+    /// them. A failed settlement is logged, and the hold's expiry plus the idempotent charge key keep the ledger
+    /// right when it is retried.
     func close(_ ticket: Ticket, candidate: Candidate?, ending: Ending) async {
         var settlement = CreditHolds.Settlement(cost: 0, usage: nil, providerId: candidate?.provider.id, model: candidate?.upstreamModel, apiKeyId: ticket.keyId, reason: "nothing produced")
         if case .produced(let usage, let characters, let images, let outcome) = ending, let candidate, let price = ticket.prices[Self.key(candidate)] {
@@ -90,19 +93,23 @@ struct RequestMetering: Sendable {
             settlement.cost = price.cost(of: metered)
             settlement.reason = outcome
         }
-        if ticket.held || settlement.cost > 0 {
-            do {
-                try await billing.holds.settle(orgId: ticket.orgId, requestId: ticket.billingId, clientRequestId: ticket.requestId, settlement)
-                // Auto top-up is evaluated in the background, never on the client's response path.
-                if settlement.cost > 0 { billing.payments.autoTopUp.noteCharge(orgId: ticket.orgId) }
-            } catch {
-                logger.error("settlement failed; the hold will expire and the charge can be replayed", metadata: [
-                    "request_id": .string(ticket.requestId), "billing_id": .string(ticket.billingId), "error": "\(error)",
-                ])
-            }
-        }
+        // The rate-limit standing first: once the charge is queued, the response is on its way.
         let tokens = (settlement.usage?.inputTokens ?? 0) + (settlement.usage?.outputTokens ?? 0)
         await billing.quotas.release(ticket.admission, tokens: tokens, cost: settlement.cost)
+        if ticket.held || settlement.cost > 0 {
+            let (billing, logger, cost) = (billing, logger, settlement.cost)
+            billing.holds.settleLater(orgId: ticket.orgId, requestId: ticket.billingId, clientRequestId: ticket.requestId, settlement) { outcome in
+                switch outcome {
+                case .success:
+                    // Auto top-up is evaluated in the background, never on the client's response path.
+                    if cost > 0 { billing.payments.autoTopUp.noteCharge(orgId: ticket.orgId) }
+                case .failure(let error):
+                    logger.error("settlement failed; the hold will expire and the charge can be replayed", metadata: [
+                        "request_id": .string(ticket.requestId), "billing_id": .string(ticket.billingId), "error": "\(error)",
+                    ])
+                }
+            }
+        }
     }
 
     static func key(_ candidate: Candidate) -> String { candidate.provider.id + "\u{1F}" + candidate.upstreamModel }
