@@ -76,18 +76,19 @@ public enum Server {
         )
         groupConfig.maximumGracefulShutdownDuration = config.shutdownGracePeriod
         groupConfig.maximumCancellationDuration = .seconds(5)
+        func release() async {
+            await gateway.http.shutdown()
+            // Responses do not wait for their charges' commit; the last ones commit before the database closes.
+            await billing.holds.settled()
+            await runtime.close()
+        }
         do {
             try await ServiceGroup(configuration: groupConfig).run()
         } catch {
-            await gateway.http.shutdown()
-            await billing.holds.settled()
-            await runtime.close()
+            await release()
             throw error
         }
-        await gateway.http.shutdown()
-        // Responses do not wait for their charges' commit; the last ones commit before the database closes.
-        await billing.holds.settled()
-        await runtime.close()
+        await release()
         logger.info("stopped")
     }
 }

@@ -79,17 +79,16 @@ final class LedgerBatcher: Sendable {
             return true
         }
         guard start else { return }
-        if case .hold = operation {
-            Task { await self.drain() }
-        } else {
-            // A settlement is queued as its response is about to be written, by jobs queued on this event loop
-            // after this task. Yielding twice puts the transaction behind them (the task that resumes the
-            // connection, then the socket write), so the response leaves first; a hold never waits for this.
-            Task {
+        // A settlement is queued as its response is about to be written, by jobs queued on this event loop after
+        // this task. Yielding twice puts the transaction behind them (the task that resumes the connection, then
+        // the socket write), so the response leaves first; a hold never waits for this.
+        let behindTheResponse = if case .settle = operation { true } else { false }
+        Task {
+            if behindTheResponse {
                 await Task.yield()
                 await Task.yield()
-                await self.drain()
             }
+            await self.drain()
         }
     }
 
