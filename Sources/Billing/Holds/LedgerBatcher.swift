@@ -1,5 +1,7 @@
 import Core
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import SQLKit
 
 /// Group commit for the two postings every proxied request makes: its hold and its settlement. Operations that
@@ -46,7 +48,10 @@ final class LedgerBatcher: Sendable {
 
     private struct State {
         var queue: [(operation: Operation, completion: Completion)] = []
+        /// A drain task is running; everything queued joins it.
         var draining = false
+        /// A drain is scheduled to start after `settlementDelay` (queued settlements only).
+        var deferred = false
         /// Operations queued and applied so far (applied in queue order, so a count is a position).
         var queued: UInt64 = 0
         var applied: UInt64 = 0
@@ -70,26 +75,48 @@ final class LedgerBatcher: Sendable {
     }
 
     /// Queues the operation for the next transaction; `completion` runs once it is applied or has failed.
+    ///
+    /// A hold starts a transaction at once. A settlement is queued as its response is about to be written, so a
+    /// transaction it starts begins `settlementDelay` later, on the event loop's timer: by then the response has
+    /// left (yielding a fixed number of times did not guarantee that), and settlements and holds arriving in the
+    /// meantime share the transaction.
     func enqueue(_ operation: Operation, completion: @escaping Completion) {
-        let start = state.withLockedValue { state in
+        let isHold = if case .hold = operation { true } else { false }
+        let start = state.withLockedValue { state -> Start in
             state.queue.append((operation, completion))
             state.queued += 1
-            guard !state.draining else { return false }
+            if state.draining { return .none }
+            if isHold {
+                state.draining = true
+                return .now
+            }
+            if state.deferred { return .none }
+            state.deferred = true
+            return .later
+        }
+        switch start {
+        case .none:
+            return
+        case .now:
+            Task { await self.drain() }
+        case .later:
+            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: Self.settlementDelay) { self.startDeferred() }
+        }
+    }
+
+    private enum Start { case none, now, later }
+
+    /// How long a queued settlement waits for company before its transaction starts.
+    static let settlementDelay = TimeAmount.microseconds(500)
+
+    private func startDeferred() {
+        let start = state.withLockedValue { state in
+            state.deferred = false
+            guard !state.draining, !state.queue.isEmpty else { return false }
             state.draining = true
             return true
         }
-        guard start else { return }
-        // A settlement is queued as its response is about to be written, by jobs queued on this event loop after
-        // this task. Yielding twice puts the transaction behind them (the task that resumes the connection, then
-        // the socket write), so the response leaves first; a hold never waits for this.
-        let behindTheResponse = if case .settle = operation { true } else { false }
-        Task {
-            if behindTheResponse {
-                await Task.yield()
-                await Task.yield()
-            }
-            await self.drain()
-        }
+        if start { Task { await self.drain() } }
     }
 
     /// Returns once every operation queued before this call has been applied.
