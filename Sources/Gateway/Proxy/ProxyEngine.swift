@@ -1,5 +1,4 @@
 import Adapters
-import AsyncHTTPClient
 import Core
 import Hummingbird
 import HTTPTypes
@@ -221,25 +220,25 @@ public final class ProxyEngine: Sendable {
 
     /// Sends the call and waits for the response head (bounded by the provider's first-byte timeout).
     /// A non-2xx answer is read (bounded) and thrown as `UpstreamFailure.status`.
-    private func send(_ call: PreparedCall, stream: Bool, inbound: Inbound) async throws -> HTTPClientResponse {
+    private func send(_ call: PreparedCall, stream: Bool, inbound: Inbound) async throws -> UpstreamResponse {
         let provider = call.candidate.provider
-        var request = HTTPClientRequest(url: builder.url(provider, path: call.path))
-        request.method = .POST
-        request.headers = builder.headers(provider, key: call.key, stream: stream, passthrough: call.passthrough ? inbound.relayHeaders : [])
-        request.body = OneShotBody.body(ByteBuffer(bytes: JSONText.bytes(call.body)))
-        let client = http.client(connectTimeout: provider.connectTimeout, readTimeout: provider.readTimeout)
-        let response = try await client.execute(request, timeout: .init(provider.firstByteTimeout))
-        guard (200..<300).contains(response.status.code) else {
+        let response = try await http.post(
+            builder.url(provider, path: call.path),
+            headers: builder.headers(provider, key: call.key, stream: stream, passthrough: call.passthrough ? inbound.relayHeaders : []),
+            body: ByteBuffer(bytes: JSONText.bytes(call.body)), connectTimeout: provider.connectTimeout, firstByteTimeout: provider.firstByteTimeout,
+            readTimeout: provider.readTimeout
+        )
+        guard (200..<300).contains(response.status) else {
             let body = (try? await response.body.collect(upTo: 256 * 1024)) ?? ByteBuffer()
             throw UpstreamFailure.status(
-                Int(response.status.code), UpstreamFailure.message(from: body), retryAfter: UpstreamFailure.retryAfter(response.headers.first(name: "retry-after"))
+                response.status, UpstreamFailure.message(from: body), retryAfter: UpstreamFailure.retryAfter(response.headers.first(name: "retry-after"))
             )
         }
         return response
     }
 
     private func completeResponse(
-        _ response: HTTPClientResponse, call: PreparedCall, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
+        _ response: UpstreamResponse, call: PreparedCall, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
     ) async throws -> Response {
         let body: ByteBuffer
         do {
@@ -270,7 +269,7 @@ public final class ProxyEngine: Sendable {
     }
 
     private func streamingResponse(
-        _ response: HTTPClientResponse, call: PreparedCall, attempt: UpstreamAttempt, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
+        _ response: UpstreamResponse, call: PreparedCall, attempt: UpstreamAttempt, inbound: Inbound, request: ChatRequest, model: String, ticket: RequestMetering.Ticket
     ) -> Response {
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"

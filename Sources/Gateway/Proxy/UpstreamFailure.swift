@@ -58,6 +58,16 @@ enum UpstreamFailure: Error, Sendable {
     static func classify(_ error: any Error) -> UpstreamFailure {
         if let failure = error as? UpstreamFailure { return failure }
         if let timeout = error as? TimeoutError { return .timeout(timeout.what) }
+        if let plain = error as? PlainHTTP1Error {
+            switch plain {
+            case .connectTimeout: return .timeout("connect")
+            case .firstByteTimeout: return .timeout("first byte")
+            case .readTimeout: return .timeout("read")
+            case .closedBeforeResponse: return .connection("connection closed before a response")
+            case .closedMidResponse: return .connection("connection closed mid-response")
+            case .cancelled: return .connection("cancelled")
+            }
+        }
         if let client = error as? HTTPClientError {
             switch client {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: return .timeout("\(client)")

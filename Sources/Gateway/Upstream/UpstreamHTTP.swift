@@ -2,9 +2,11 @@ import AsyncHTTPClient
 import Core
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 
-/// Shared HTTP clients for upstream calls, one per distinct (connect, read) timeout pair because AsyncHTTPClient
-/// sets those per client. Pools are large: many long streams to one provider must not queue behind 8 connections.
+/// Shared HTTP clients for upstream calls: `http://` providers through `PlainHTTP1Client`, everything else through
+/// AsyncHTTPClient — one client per distinct (connect, read) timeout pair because AsyncHTTPClient sets those per
+/// client, with large pools: many long streams to one provider must not queue behind 8 connections.
 public final class UpstreamHTTP: Sendable {
     private struct TimeoutKey: Hashable {
         let connectMillis: Int64
@@ -12,6 +14,7 @@ public final class UpstreamHTTP: Sendable {
     }
 
     private let clients = NIOLockedValueBox<[TimeoutKey: HTTPClient]>([:])
+    private let plain = PlainHTTP1Client()
     private let connectionsPerHost: Int
 
     public init(connectionsPerHost: Int = 2048) {
@@ -36,7 +39,27 @@ public final class UpstreamHTTP: Sendable {
         }
     }
 
+    /// POSTs `body` to `url` and returns once the response head has arrived (within `firstByteTimeout`).
+    func post(
+        _ url: String, headers: HTTPHeaders, body: ByteBuffer, connectTimeout: Duration, firstByteTimeout: Duration, readTimeout: Duration
+    ) async throws -> UpstreamResponse {
+        if let target = PlainHTTP1Client.Target(url: url) {
+            let response = try await plain.execute(
+                target, method: .POST, headers: headers, body: body, connectTimeout: .init(connectTimeout), firstByteTimeout: .init(firstByteTimeout),
+                readTimeout: .init(readTimeout)
+            )
+            return UpstreamResponse(response)
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers = headers
+        request.body = OneShotBody.body(body)
+        let response = try await client(connectTimeout: connectTimeout, readTimeout: readTimeout).execute(request, timeout: .init(firstByteTimeout))
+        return UpstreamResponse(response)
+    }
+
     public func shutdown() async {
+        await plain.shutdown()
         let all = clients.withLockedValue { clients in
             defer { clients = [:] }
             return Array(clients.values)

@@ -1,0 +1,181 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Upstream calls to plain `http://` providers (self-hosted models, sidecars, local gateways — where the network
+/// is fast enough for the gateway's own work to show) over keep-alive HTTP/1.1 connections kept per event loop:
+/// a call runs on the loop its request task is on, with a connection of that loop, so nothing crosses threads.
+/// Against AsyncHTTPClient it writes each request in one syscall instead of two and skips the pool's locks and
+/// state machines (docs/PERFORMANCE.md, session 7). `https://` providers stay on AsyncHTTPClient (TLS, HTTP/2).
+final class PlainHTTP1Client: Sendable {
+    struct Target: Sendable {
+        let host: String
+        let port: Int
+        /// Path and query, starting with `/`.
+        let path: String
+        let hostHeader: String
+
+        /// Parses `http://host[:port][/path]`; nil for anything else (https, userinfo, malformed).
+        init?(url: String) {
+            guard url.hasPrefix("http://") else { return nil }
+            let rest = url.dropFirst("http://".count)
+            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            guard !authority.isEmpty, !authority.contains("@") else { return nil }
+            let path = rest.dropFirst(authority.count)
+            var host = Substring(authority)
+            var port = 80
+            if host.hasPrefix("[") {
+                // [v6]:port
+                guard let close = host.firstIndex(of: "]") else { return nil }
+                let after = host[host.index(after: close)...]
+                if after.hasPrefix(":") {
+                    guard let parsed = Int(after.dropFirst()), (1...65535).contains(parsed) else { return nil }
+                    port = parsed
+                } else if !after.isEmpty {
+                    return nil
+                }
+                host = host[host.index(after: host.startIndex)..<close]
+            } else if let colon = host.lastIndex(of: ":") {
+                guard let parsed = Int(host[host.index(after: colon)...]), (1...65535).contains(parsed) else { return nil }
+                port = parsed
+                host = host[..<colon]
+            }
+            guard !host.isEmpty, !path.contains("#") else { return nil }
+            self.host = String(host)
+            self.port = port
+            self.path = path.isEmpty ? "/" : (path.hasPrefix("/") ? String(path) : "/" + path)
+            self.hostHeader = String(authority)
+        }
+    }
+
+    /// Idle connections of one event loop, touched only on that loop.
+    private final class Pool {
+        var idle: [String: [PlainHTTP1Exchange]] = [:]
+    }
+
+    private let pools: [ObjectIdentifier: NIOLoopBoundBox<Pool>]
+    private let loops: [any EventLoop]
+    private let group: MultiThreadedEventLoopGroup
+    /// Idle connections kept per loop and upstream; more are closed when they come back.
+    static let maxIdlePerTarget = 256
+
+    init(group: MultiThreadedEventLoopGroup = .singleton) {
+        self.group = group
+        var pools: [ObjectIdentifier: NIOLoopBoundBox<Pool>] = [:]
+        for loop in group.makeIterator() { pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(Pool(), eventLoop: loop) }
+        self.pools = pools
+        self.loops = Array(group.makeIterator())
+    }
+
+    /// Sends the request and returns once the response head has arrived (within `firstByteTimeout`); the body
+    /// then streams, each read within `readTimeout` of the last.
+    func execute(
+        _ target: Target, method: HTTPMethod, headers: HTTPHeaders, body: ByteBuffer, connectTimeout: TimeAmount, firstByteTimeout: TimeAmount,
+        readTimeout: TimeAmount
+    ) async throws -> PlainHTTP1Response {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path, headers: headers)
+        head.headers.replaceOrAdd(name: "host", value: target.hostHeader)
+        head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        let call = Call(head: head, body: body, target: target, connectTimeout: connectTimeout, firstByteTimeout: firstByteTimeout, readTimeout: readTimeout)
+        // A caller off the group's loops (not the server, whose tasks run on them) gets the loop its upstream hashes
+        // to, so its calls to one upstream share one pool.
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] != nil ? $0 : nil }
+            ?? loops[Int(UInt(bitPattern: call.key.hashValue) % UInt(loops.count))]
+        do {
+            return try await attempt(call, on: loop, reuse: true)
+        } catch PlainHTTP1Error.closedBeforeResponse(reused: true) {
+            // The server closed a pooled connection as we used it; it never answered, so a new connection may.
+            return try await attempt(call, on: loop, reuse: false)
+        }
+    }
+
+    private struct Call: Sendable {
+        let head: HTTPRequestHead
+        let body: ByteBuffer
+        let target: Target
+        let connectTimeout: TimeAmount
+        let firstByteTimeout: TimeAmount
+        let readTimeout: TimeAmount
+        var key: String { "\(target.host):\(target.port)" }
+    }
+
+    private func attempt(_ call: Call, on loop: any EventLoop, reuse: Bool) async throws -> PlainHTTP1Response {
+        let started = NIOLockedValueBox<NIOLoopBound<PlainHTTP1Exchange>?>(nil)
+        let cancelled = NIOLockedValueBox(false)
+        let future = loop.flatSubmit { () -> EventLoopFuture<PlainHTTP1Response> in
+            let promise = loop.makePromise(of: PlainHTTP1Response.self)
+            self.connection(for: call, on: loop, reuse: reuse).whenComplete { result in
+                switch result {
+                case .success(let bound):
+                    let exchange = bound.value
+                    if cancelled.withLockedValue({ $0 }) {
+                        promise.fail(PlainHTTP1Error.cancelled)
+                        self.checkIn(exchange, key: call.key, on: loop)
+                        return
+                    }
+                    started.withLockedValue { $0 = bound }
+                    exchange.start(call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, promise: promise)
+                case .failure(let error):
+                    promise.fail(error)
+                }
+            }
+            return promise.futureResult
+        }
+        return try await withTaskCancellationHandler {
+            try await future.get()
+        } onCancel: {
+            cancelled.withLockedValue { $0 = true }
+            if let exchange = started.withLockedValue({ $0 }) { loop.execute { exchange.value.cancel() } }
+        }
+    }
+
+    /// An idle connection of this loop for the target, or a new one.
+    private func connection(for call: Call, on loop: any EventLoop, reuse: Bool) -> EventLoopFuture<NIOLoopBound<PlainHTTP1Exchange>> {
+        if reuse, let pool = pools[ObjectIdentifier(loop)]?.value {
+            while let exchange = pool.idle[call.key]?.popLast() {
+                if exchange.isUsable { return loop.makeSucceededFuture(NIOLoopBound(exchange, eventLoop: loop)) }
+            }
+        }
+        let key = call.key
+        return ClientBootstrap(group: loop)
+            .connectTimeout(call.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(PlainHTTP1Exchange { [weak self] exchange in
+                        self?.checkIn(exchange, key: key, on: channel.eventLoop)
+                    })
+                }
+            }
+            .connect(host: call.target.host, port: call.target.port)
+            .flatMapErrorThrowing { error in
+                if case ChannelError.connectTimeout = error { throw PlainHTTP1Error.connectTimeout }
+                throw error
+            }
+            .flatMapThrowing { channel in
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: PlainHTTP1Exchange.self), eventLoop: loop)
+            }
+    }
+
+    private func checkIn(_ exchange: PlainHTTP1Exchange, key: String, on loop: any EventLoop) {
+        guard let pool = pools[ObjectIdentifier(loop)]?.value, exchange.isUsable else { return }
+        if pool.idle[key, default: []].count < Self.maxIdlePerTarget {
+            pool.idle[key, default: []].append(exchange)
+        } else {
+            exchange.close()
+        }
+    }
+
+    /// Closes every idle connection (shutdown).
+    func shutdown() async {
+        for loop in group.makeIterator() {
+            guard let pool = pools[ObjectIdentifier(loop)] else { continue }
+            try? await loop.submit {
+                for exchange in pool.value.idle.values.joined() { exchange.close() }
+                pool.value.idle = [:]
+            }.get()
+        }
+    }
+}

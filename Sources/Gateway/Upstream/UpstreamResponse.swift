@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+/// An upstream's answer, from either client: the status and headers once the head has arrived, the body as it
+/// streams.
+struct UpstreamResponse: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: UpstreamBody
+
+    init(_ response: HTTPClientResponse) {
+        status = Int(response.status.code)
+        headers = response.headers
+        body = UpstreamBody(.client(response.body))
+    }
+
+    init(_ response: PlainHTTP1Response) {
+        status = Int(response.head.status.code)
+        headers = response.head.headers
+        body = UpstreamBody(.plain(response.body))
+    }
+}
+
+/// The response body as byte buffers; ending the iteration early (or dropping it) cancels the rest of the call.
+struct UpstreamBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    enum Backing: Sendable {
+        case client(HTTPClientResponse.Body)
+        case plain(PlainHTTP1Body)
+    }
+
+    private let backing: Backing
+
+    init(_ backing: Backing) {
+        self.backing = backing
+    }
+
+    /// The whole body; throws `NIOTooManyBytesError` past `limit` bytes.
+    func collect(upTo limit: Int) async throws -> ByteBuffer {
+        var collected = ByteBuffer()
+        for try await var chunk in self {
+            guard collected.readableBytes + chunk.readableBytes <= limit else { throw NIOTooManyBytesError(maxBytes: limit) }
+            if collected.readableBytes == 0 {
+                collected = chunk
+            } else {
+                collected.writeBuffer(&chunk)
+            }
+        }
+        return collected
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        switch backing {
+        case .client(let body): AsyncIterator(.client(body.makeAsyncIterator()))
+        case .plain(let body): AsyncIterator(.plain(body.makeAsyncIterator()))
+        }
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        enum Inner {
+            case client(HTTPClientResponse.Body.AsyncIterator)
+            case plain(PlainHTTP1Body.AsyncIterator)
+        }
+
+        private var inner: Inner
+
+        init(_ inner: Inner) {
+            self.inner = inner
+        }
+
+        mutating func next() async throws -> ByteBuffer? {
+            switch inner {
+            case .client(var iterator):
+                let next = try await iterator.next()
+                inner = .client(iterator)
+                return next
+            case .plain(let iterator):
+                return try await iterator.next()
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+@testable import Gateway
+import TestSupport
+
+/// The keep-alive client for `http://` upstreams, against a scripted HTTP/1.1 server on loopback.
+@Suite struct PlainHTTP1ClientTests {
+    let client = PlainHTTP1Client()
+
+    func post(
+        _ server: ScriptedHTTPServer, firstByteTimeout: TimeAmount = .seconds(5), readTimeout: TimeAmount = .seconds(5)
+    ) async throws -> PlainHTTP1Response {
+        let target = try #require(PlainHTTP1Client.Target(url: server.baseURL + "/v1/chat/completions"))
+        return try await client.execute(
+            target, method: .POST, headers: HTTPHeaders([("content-type", "application/json")]), body: ByteBuffer(string: #"{"model":"m"}"#),
+            connectTimeout: .seconds(2), firstByteTimeout: firstByteTimeout, readTimeout: readTimeout
+        )
+    }
+
+    func text(_ response: PlainHTTP1Response) async throws -> String {
+        String(buffer: try await UpstreamResponse(response).body.collect(upTo: 1 << 20))
+    }
+
+    @Test func targetsParseHostPortAndPathAndRefuseAnythingElse() throws {
+        let plain = try #require(PlainHTTP1Client.Target(url: "http://10.0.0.5:8000/v1beta/models/m:streamGenerateContent?alt=sse"))
+        #expect(plain.host == "10.0.0.5" && plain.port == 8000 && plain.path == "/v1beta/models/m:streamGenerateContent?alt=sse")
+        #expect(plain.hostHeader == "10.0.0.5:8000")
+        let v6 = try #require(PlainHTTP1Client.Target(url: "http://[::1]:9/x"))
+        #expect(v6.host == "::1" && v6.port == 9 && v6.path == "/x")
+        #expect(PlainHTTP1Client.Target(url: "http://llm.internal")?.port == 80)
+        for refused in ["https://api.openai.com/v1", "http://user:pw@host/x", "http://host:0/x", "http://host:99999/", "http://:80/", "ftp://h/"] {
+            #expect(PlainHTTP1Client.Target(url: refused) == nil, "\(refused)")
+        }
+    }
+
+    @Test func sequentialCallsShareOneKeepAliveConnection() async throws {
+        let server = try await ScriptedHTTPServer.start { connection, request in .json(#"{"c":\#(connection),"r":\#(request)}"#) }
+        defer { Task { await server.stop() } }
+        var answers: [String] = []
+        for _ in 0..<3 {
+            let response = try await post(server)
+            #expect(response.head.status == .ok)
+            answers.append(try await text(response))
+        }
+        #expect(answers == [#"{"c":0,"r":0}"#, #"{"c":0,"r":1}"#, #"{"c":0,"r":2}"#])
+        #expect(server.connections == 1)
+    }
+
+    @Test func aPooledConnectionClosedUnderTheCallIsRetriedOnceOnANewOne() async throws {
+        // Each connection answers its first request and drops the second: the second call finds the pooled
+        // connection closed without an answer, and succeeds on a new one.
+        let server = try await ScriptedHTTPServer.start { connection, request in request == 0 ? .json(#"{"c":\#(connection)}"#) : .close }
+        defer { Task { await server.stop() } }
+        #expect(try await text(try await post(server)) == #"{"c":0}"#)
+        #expect(try await text(try await post(server)) == #"{"c":1}"#)
+        #expect(server.connections == 2)
+    }
+
+    @Test func aNewConnectionClosedWithoutAnAnswerIsNotRetried() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .close }
+        defer { Task { await server.stop() } }
+        await #expect(throws: PlainHTTP1Error.closedBeforeResponse(reused: false)) { _ = try await post(server) }
+        #expect(server.connections == 1)
+    }
+
+    @Test func aLateHeadIsAFirstByteTimeout() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .delayedJSON("{}", .seconds(2)) }
+        defer { Task { await server.stop() } }
+        let started = ContinuousClock.now
+        await #expect(throws: PlainHTTP1Error.firstByteTimeout) { _ = try await post(server, firstByteTimeout: .milliseconds(150)) }
+        #expect(started.duration(to: .now) < .seconds(1))
+    }
+
+    @Test func aStalledBodyIsAReadTimeout() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .headThenStall }
+        defer { Task { await server.stop() } }
+        let response = try await post(server, readTimeout: .milliseconds(150))
+        #expect(response.head.status == .ok)
+        await #expect(throws: PlainHTTP1Error.readTimeout) { _ = try await text(response) }
+    }
+
+    @Test func aSlowReaderHoldsTheUpstreamBackAndLeavingEarlyClosesTheConnection() async throws {
+        let chunk = 64 * 1024, chunks = 1024  // 64 MB on offer
+        let server = try await ScriptedHTTPServer.start { _, _ in .stream(chunks: chunks, size: chunk) }
+        defer { Task { await server.stop() } }
+        let response = try await post(server)
+        var iterator = UpstreamResponse(response).body.makeAsyncIterator()
+        let first = try await iterator.next()
+        #expect((first?.readableBytes ?? 0) > 0)
+        try await Task.sleep(for: .milliseconds(400))
+        // Without backpressure the client would have read all 64 MB by now; with it the server is stuck behind the
+        // socket buffers and a few buffered chunks.
+        let written = server.bytesWritten
+        #expect(written < 32 * 1024 * 1024, "the upstream wrote \(written) bytes to a reader that took one chunk")
+        _ = consume iterator
+        // Dropping the rest must close the connection: it cannot carry another request with a body half-read.
+        for _ in 0..<100 where server.closedConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.closedConnections == 1)
+        #expect(server.bytesWritten < chunk * chunks)
+    }
+}
