@@ -47,6 +47,21 @@ import TestSupport
         #expect(server.connections == 1)
     }
 
+    @Test func idleConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .json("{}") }
+        defer { Task { await server.stop() } }
+        let client = PlainHTTP1Client(idleTimeout: .milliseconds(100), sweepInterval: .milliseconds(50))
+        let target = try #require(PlainHTTP1Client.Target(url: server.baseURL + "/"))
+        let response = try await client.execute(
+            target, method: .POST, headers: [:], body: ByteBuffer(), connectTimeout: .seconds(2), firstByteTimeout: .seconds(2), readTimeout: .seconds(2)
+        )
+        _ = try await UpstreamResponse(response).body.collect(upTo: 1024)
+        #expect(server.closedConnections == 0)
+        for _ in 0..<50 where server.closedConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.closedConnections == 1)
+        await client.shutdown()
+    }
+
     @Test func aPooledConnectionClosedUnderTheCallIsRetriedOnceOnANewOne() async throws {
         // Each connection answers its first request and drops the second: the second call finds the pooled
         // connection closed without an answer, and succeeds on a new one.

@@ -49,23 +49,46 @@ final class PlainHTTP1Client: Sendable {
         }
     }
 
-    /// Idle connections of one event loop, touched only on that loop.
+    /// Idle connections of one event loop, touched only on that loop; the most recently used last.
     private final class Pool {
-        var idle: [String: [PlainHTTP1Exchange]] = [:]
+        var idle: [String: [(exchange: PlainHTTP1Exchange, since: NIODeadline)]] = [:]
+        var sweeper: RepeatedTask?
+
+        /// Closes connections idle for longer than `limit`.
+        func sweep(olderThan limit: TimeAmount) {
+            let cutoff = NIODeadline.now() - limit
+            for (key, connections) in idle {
+                let (stale, fresh) = (connections.filter { $0.since < cutoff }, connections.filter { $0.since >= cutoff && $0.exchange.isUsable })
+                for connection in stale { connection.exchange.close() }
+                idle[key] = fresh.isEmpty ? nil : fresh
+            }
+        }
     }
 
     private let pools: [ObjectIdentifier: NIOLoopBoundBox<Pool>]
     private let loops: [any EventLoop]
     private let group: MultiThreadedEventLoopGroup
-    /// Idle connections kept per loop and upstream; more are closed when they come back.
-    static let maxIdlePerTarget = 256
+    /// Idle connections kept per loop and upstream; more are closed when they come back. As many as a busy
+    /// instance has calls in flight, so a steady load reuses connections instead of opening and closing them.
+    static let maxIdlePerTarget = 2048
+    /// Idle connections older than `idleTimeout` are closed, swept every `sweepInterval`.
+    private let idleTimeout: TimeAmount
 
-    init(group: MultiThreadedEventLoopGroup = .singleton) {
+    init(group: MultiThreadedEventLoopGroup = .singleton, idleTimeout: TimeAmount = .seconds(60), sweepInterval: TimeAmount = .seconds(15)) {
         self.group = group
+        self.idleTimeout = idleTimeout
         var pools: [ObjectIdentifier: NIOLoopBoundBox<Pool>] = [:]
         for loop in group.makeIterator() { pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(Pool(), eventLoop: loop) }
         self.pools = pools
         self.loops = Array(group.makeIterator())
+        for loop in loops {
+            guard let pool = pools[ObjectIdentifier(loop)] else { continue }
+            loop.execute {
+                pool.value.sweeper = loop.scheduleRepeatedTask(initialDelay: sweepInterval, delay: sweepInterval) { _ in
+                    pool.value.sweep(olderThan: idleTimeout)
+                }
+            }
+        }
     }
 
     /// Sends the request and returns once the response head has arrived (within `firstByteTimeout`); the body
@@ -133,7 +156,7 @@ final class PlainHTTP1Client: Sendable {
     /// An idle connection of this loop for the target, or a new one.
     private func connection(for call: Call, on loop: any EventLoop, reuse: Bool) -> EventLoopFuture<NIOLoopBound<PlainHTTP1Exchange>> {
         if reuse, let pool = pools[ObjectIdentifier(loop)]?.value {
-            while let exchange = pool.idle[call.key]?.popLast() {
+            while let exchange = pool.idle[call.key]?.popLast()?.exchange {
                 if exchange.isUsable { return loop.makeSucceededFuture(NIOLoopBound(exchange, eventLoop: loop)) }
             }
         }
@@ -162,7 +185,7 @@ final class PlainHTTP1Client: Sendable {
     private func checkIn(_ exchange: PlainHTTP1Exchange, key: String, on loop: any EventLoop) {
         guard let pool = pools[ObjectIdentifier(loop)]?.value, exchange.isUsable else { return }
         if pool.idle[key, default: []].count < Self.maxIdlePerTarget {
-            pool.idle[key, default: []].append(exchange)
+            pool.idle[key, default: []].append((exchange, .now()))
         } else {
             exchange.close()
         }
@@ -173,7 +196,8 @@ final class PlainHTTP1Client: Sendable {
         for loop in group.makeIterator() {
             guard let pool = pools[ObjectIdentifier(loop)] else { continue }
             try? await loop.submit {
-                for exchange in pool.value.idle.values.joined() { exchange.close() }
+                pool.value.sweeper?.cancel()
+                for connection in pool.value.idle.values.joined() { connection.exchange.close() }
                 pool.value.idle = [:]
             }.get()
         }

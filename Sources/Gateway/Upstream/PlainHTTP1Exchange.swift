@@ -101,7 +101,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
             if (100..<200).contains(head.status.code) { return }
             timer?.cancel()
             let produced = PlainHTTP1Body.makeSequence(
-                elementType: ByteBuffer.self, backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: true,
+                elementType: ByteBuffer.self, backPressureStrategy: .init(lowWatermark: 1, highWatermark: 1), finishOnDeinit: true,
                 delegate: Demand(exchange: NIOLoopBound(self, eventLoop: context.eventLoop), generation: generation)
             )
             state = .streaming(produced.source, keepAlive: head.isKeepAlive)
