@@ -87,6 +87,20 @@ import TestSupport
         #expect(started.duration(to: .now) < .seconds(1))
     }
 
+    @Test func cancellingTheCallerBeforeTheHeadEndsTheCallAndItsConnection() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .delayedJSON("{}", .seconds(5)) }
+        defer { Task { await server.stop() } }
+        let call = Task { try await post(server) }
+        for _ in 0..<100 where server.connections == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(50))
+        let cancelled = ContinuousClock.now
+        call.cancel()
+        await #expect(throws: PlainHTTP1Error.cancelled) { _ = try await call.value }
+        #expect(cancelled.duration(to: .now) < .seconds(1))
+        for _ in 0..<100 where server.closedConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.closedConnections == 1)
+    }
+
     @Test func aStalledBodyIsAReadTimeout() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in .headThenStall }
         defer { Task { await server.stop() } }

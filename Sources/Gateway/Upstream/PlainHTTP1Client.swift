@@ -123,22 +123,31 @@ final class PlainHTTP1Client: Sendable {
         var key: String { "\(target.host):\(target.port)" }
     }
 
+    /// Where a call is when its task is cancelled: not yet sending, or sending on this connection.
+    private enum Progress {
+        case waiting
+        case sending(NIOLoopBound<PlainHTTP1Exchange>)
+        case cancelled
+    }
+
     private func attempt(_ call: Call, on loop: any EventLoop, reuse: Bool) async throws -> PlainHTTP1Response {
-        let started = NIOLockedValueBox<NIOLoopBound<PlainHTTP1Exchange>?>(nil)
-        let cancelled = NIOLockedValueBox(false)
+        let progress = NIOLockedValueBox(Progress.waiting)
         let future = loop.flatSubmit { () -> EventLoopFuture<PlainHTTP1Response> in
             let promise = loop.makePromise(of: PlainHTTP1Response.self)
             self.connection(for: call, on: loop, reuse: reuse).whenComplete { result in
                 switch result {
                 case .success(let bound):
-                    let exchange = bound.value
-                    if cancelled.withLockedValue({ $0 }) {
+                    let proceed = progress.withLockedValue { progress in
+                        guard case .waiting = progress else { return false }
+                        progress = .sending(bound)
+                        return true
+                    }
+                    guard proceed else {
                         promise.fail(PlainHTTP1Error.cancelled)
-                        self.checkIn(exchange, key: call.key, on: loop)
+                        self.checkIn(bound.value, key: call.key, on: loop)
                         return
                     }
-                    started.withLockedValue { $0 = bound }
-                    exchange.start(call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, promise: promise)
+                    bound.value.start(call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, promise: promise)
                 case .failure(let error):
                     promise.fail(error)
                 }
@@ -148,8 +157,11 @@ final class PlainHTTP1Client: Sendable {
         return try await withTaskCancellationHandler {
             try await future.get()
         } onCancel: {
-            cancelled.withLockedValue { $0 = true }
-            if let exchange = started.withLockedValue({ $0 }) { loop.execute { exchange.value.cancel() } }
+            let previous = progress.withLockedValue { progress in
+                defer { progress = .cancelled }
+                return progress
+            }
+            if case .sending(let exchange) = previous { loop.execute { exchange.value.cancel() } }
         }
     }
 
