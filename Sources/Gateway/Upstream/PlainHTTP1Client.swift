@@ -15,6 +15,8 @@ final class PlainHTTP1Client: Sendable {
         /// Path and query, starting with `/`.
         let path: String
         let hostHeader: String
+        /// Which pool its connections belong to.
+        let poolKey: String
 
         /// Parses `http://host[:port][/path]`; nil for anything else (https, userinfo, malformed).
         init?(url: String) {
@@ -46,6 +48,7 @@ final class PlainHTTP1Client: Sendable {
             self.port = port
             self.path = path.isEmpty ? "/" : (path.hasPrefix("/") ? String(path) : "/" + path)
             self.hostHeader = String(authority)
+            self.poolKey = "\(host):\(port)"
         }
     }
 
@@ -67,7 +70,6 @@ final class PlainHTTP1Client: Sendable {
 
     private let pools: [ObjectIdentifier: NIOLoopBoundBox<Pool>]
     private let loops: [any EventLoop]
-    private let group: MultiThreadedEventLoopGroup
     /// Idle connections kept per loop and upstream; more are closed when they come back. As many as a busy
     /// instance has calls in flight, so a steady load reuses connections instead of opening and closing them.
     static let maxIdlePerTarget = 2048
@@ -75,12 +77,12 @@ final class PlainHTTP1Client: Sendable {
     private let idleTimeout: TimeAmount
 
     init(group: MultiThreadedEventLoopGroup = .singleton, idleTimeout: TimeAmount = .seconds(60), sweepInterval: TimeAmount = .seconds(15)) {
-        self.group = group
         self.idleTimeout = idleTimeout
+        let loops = Array(group.makeIterator())
         var pools: [ObjectIdentifier: NIOLoopBoundBox<Pool>] = [:]
-        for loop in group.makeIterator() { pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(Pool(), eventLoop: loop) }
+        for loop in loops { pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(Pool(), eventLoop: loop) }
         self.pools = pools
-        self.loops = Array(group.makeIterator())
+        self.loops = loops
         for loop in loops {
             guard let pool = pools[ObjectIdentifier(loop)] else { continue }
             loop.execute {
@@ -104,7 +106,7 @@ final class PlainHTTP1Client: Sendable {
         // A caller off the group's loops (not the server, whose tasks run on them) gets the loop its upstream hashes
         // to, so its calls to one upstream share one pool.
         let loop = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] != nil ? $0 : nil }
-            ?? loops[Int(UInt(bitPattern: call.key.hashValue) % UInt(loops.count))]
+            ?? loops[Int(UInt(bitPattern: call.target.poolKey.hashValue) % UInt(loops.count))]
         do {
             return try await attempt(call, on: loop, reuse: true)
         } catch PlainHTTP1Error.closedBeforeResponse(reused: true) {
@@ -120,7 +122,6 @@ final class PlainHTTP1Client: Sendable {
         let connectTimeout: TimeAmount
         let firstByteTimeout: TimeAmount
         let readTimeout: TimeAmount
-        var key: String { "\(target.host):\(target.port)" }
     }
 
     /// Where a call is when its task is cancelled: not yet sending, or sending on this connection.
@@ -144,7 +145,7 @@ final class PlainHTTP1Client: Sendable {
                     }
                     guard proceed else {
                         promise.fail(PlainHTTP1Error.cancelled)
-                        self.checkIn(bound.value, key: call.key, on: loop)
+                        self.checkIn(bound.value, key: call.target.poolKey, on: loop)
                         return
                     }
                     bound.value.start(call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, promise: promise)
@@ -168,11 +169,11 @@ final class PlainHTTP1Client: Sendable {
     /// An idle connection of this loop for the target, or a new one.
     private func connection(for call: Call, on loop: any EventLoop, reuse: Bool) -> EventLoopFuture<NIOLoopBound<PlainHTTP1Exchange>> {
         if reuse, let pool = pools[ObjectIdentifier(loop)]?.value {
-            while let exchange = pool.idle[call.key]?.popLast()?.exchange {
+            while let exchange = pool.idle[call.target.poolKey]?.popLast()?.exchange {
                 if exchange.isUsable { return loop.makeSucceededFuture(NIOLoopBound(exchange, eventLoop: loop)) }
             }
         }
-        let key = call.key
+        let key = call.target.poolKey
         return ClientBootstrap(group: loop)
             .connectTimeout(call.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -205,7 +206,7 @@ final class PlainHTTP1Client: Sendable {
 
     /// Closes every idle connection (shutdown).
     func shutdown() async {
-        for loop in group.makeIterator() {
+        for loop in loops {
             guard let pool = pools[ObjectIdentifier(loop)] else { continue }
             try? await loop.submit {
                 pool.value.sweeper?.cancel()

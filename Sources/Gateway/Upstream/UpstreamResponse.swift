@@ -23,6 +23,7 @@ struct UpstreamResponse: Sendable {
 }
 
 /// The response body as byte buffers; ending the iteration early (or dropping it) cancels the rest of the call.
+/// NIOCore's `collect(upTo:)` reads it whole.
 struct UpstreamBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
@@ -35,20 +36,6 @@ struct UpstreamBody: AsyncSequence, Sendable {
 
     init(_ backing: Backing) {
         self.backing = backing
-    }
-
-    /// The whole body; throws `NIOTooManyBytesError` past `limit` bytes.
-    func collect(upTo limit: Int) async throws -> ByteBuffer {
-        var collected = ByteBuffer()
-        for try await var chunk in self {
-            guard collected.readableBytes + chunk.readableBytes <= limit else { throw NIOTooManyBytesError(maxBytes: limit) }
-            if collected.readableBytes == 0 {
-                collected = chunk
-            } else {
-                collected.writeBuffer(&chunk)
-            }
-        }
-        return collected
     }
 
     func makeAsyncIterator() -> AsyncIterator {
