@@ -24,6 +24,7 @@ public final class ScriptedHTTPServer: Sendable {
 
     private struct Counters {
         var connections = 0
+        var requests = 0
         var closed = 0
         var bytesWritten = 0
     }
@@ -34,6 +35,8 @@ public final class ScriptedHTTPServer: Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     /// Connections accepted so far.
     public var connections: Int { counters.withLockedValue { $0.connections } }
+    /// Requests received so far.
+    public var requests: Int { counters.withLockedValue { $0.requests } }
     /// Connections that have closed so far.
     public var closedConnections: Int { counters.withLockedValue { $0.closed } }
     /// Body bytes the socket accepted so far.
@@ -89,6 +92,7 @@ public final class ScriptedHTTPServer: Sendable {
             guard case .end = unwrapInboundIn(data) else { return }
             let reply = script(connection, requests)
             requests += 1
+            counters.withLockedValue { $0.requests += 1 }
             switch reply {
             case .json(let body):
                 answer(body, context: context)
