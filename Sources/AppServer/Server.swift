@@ -40,8 +40,10 @@ public enum Server {
             await runtime.close()
             throw error
         }
+        // Without Redis this is the only instance: nothing else can place holds on its balances.
         let billing = BillingService(
-            database: runtime.database, sharedState: runtime.sharedState, settings: config.billing, payments: config.payments, logger: logger
+            database: runtime.database, sharedState: runtime.sharedState, settings: config.billing, payments: config.payments,
+            singleInstance: config.redis == nil, logger: logger
         )
         let store = ProviderStore(database: runtime.database, keyRing: runtime.keyRing)
         let gateway = GatewayService(

@@ -17,15 +17,18 @@ public final class BillingService: Service, Sendable {
     private let logger: Logger
     private let sweepInterval: Duration
 
+    /// `singleInstance`: no other instance shares the database, so holds are kept in memory (`CreditHolds`).
     public init(
-        database: Database, sharedState: any SharedState, settings: BillingSettings, payments: PaymentSettings = PaymentSettings(), logger: Logger
+        database: Database, sharedState: any SharedState, settings: BillingSettings, payments: PaymentSettings = PaymentSettings(),
+        singleInstance: Bool = false, logger: Logger
     ) {
         self.database = database
         self.sharedState = sharedState
         self.settings = settings
-        self.holds = CreditHolds(database: database)
+        let holds = CreditHolds(database: database, inMemory: singleInstance)
+        self.holds = holds
         self.prices = PriceBook(database: database, settings: settings)
-        self.accounts = CreditAccounts(database: database)
+        self.accounts = CreditAccounts(database: database, changed: { holds.balanceChanged(orgId: $0) })
         self.payments = PaymentService(database: database, sharedState: sharedState, accounts: accounts, settings: payments, logger: logger)
         self.quotas = QuotaService(database: database, sharedState: sharedState, enforceBudgets: settings.mode == .enforce, logger: logger)
         self.logger = logger

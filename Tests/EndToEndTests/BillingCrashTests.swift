@@ -4,8 +4,9 @@ import NIOHTTP1
 import Testing
 import TestSupport
 
-/// A server killed with requests in flight leaves open holds; after a restart they expire and are released,
-/// nothing is charged twice, and the books still balance.
+/// A server killed with requests in flight: nothing is charged twice and the books still balance. With several
+/// instances (Redis, the external pass) its holds are database rows, which expire after the restart and are
+/// released with a visible entry; a single instance keeps holds in memory, so they end with the process.
 @Suite struct BillingCrashTests {
     @Test func holdsOfAKilledServerExpireAfterRestart() async throws {
         try await GatewayHarness.withRunning(extra: ["AIHIGRESS_HOLD_TTL_SECONDS": "3"]) { h in
@@ -40,12 +41,16 @@ import TestSupport
                 if (balance["held_micros"] as? NSNumber)?.int64Value == 0 { break }
                 try await Task.sleep(for: .milliseconds(200))
             } while ContinuousClock.now < released
-            #expect((balance["held_micros"] as? NSNumber)?.int64Value == 0, "expired holds are released after the restart")
+            #expect((balance["held_micros"] as? NSNumber)?.int64Value == 0, "no hold of the killed server outlives the restart")
 
             let ledger = try await admin.get("/orgs/acme/billing/ledger?limit=200").json()["data"] as? [[String: Any]] ?? []
             let releases = ledger.filter { $0["kind"] as? String == "release" }
-            #expect(releases.count == 3)
-            #expect(releases.allSatisfy { $0["reason"] as? String == "hold expired" })
+            if TestEnvironment.redisURL != nil {
+                #expect(releases.count == 3, "each expired database hold leaves a release entry")
+                #expect(releases.allSatisfy { $0["reason"] as? String == "hold expired" })
+            } else {
+                #expect(releases.isEmpty, "holds kept in memory ended with the process and left nothing to release")
+            }
             let charges = ledger.filter { $0["kind"] as? String == "charge" }
             #expect(charges.isEmpty, "the killed requests were never settled, so nothing was charged, let alone twice")
             let sum = ledger.compactMap { ($0["amount_micros"] as? NSNumber)?.int64Value }.reduce(0, +)

@@ -16,7 +16,7 @@ public struct BillingRoutes: Sendable {
         api.add(.get, "/orgs/{org}/billing/balance", access: .org(.billingView), tag: tag, summary: "Balance, held and available credits") { call in
             let org = try call.organization().org
             await billing.holds.settled()  // every response already sent is in the figures
-            let balance = try await billing.database.withConnection { db in try await CreditLedger().balance(orgId: org.id, on: db) }
+            let balance = try await billing.holds.balance(orgId: org.id)
             return JSONResponse.object([
                 "org_id": .string(org.id),
                 "balance": .string(Credits(micros: balance.balance).description),

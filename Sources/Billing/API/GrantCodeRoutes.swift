@@ -7,7 +7,7 @@ public struct GrantCodeRoutes: Sendable {
     private let codes: GrantCodes
 
     public init(billing: BillingService, keyRing: KeyRing) {
-        self.codes = GrantCodes(database: billing.database, keyRing: keyRing)
+        self.codes = GrantCodes(database: billing.database, keyRing: keyRing, accounts: billing.accounts)
     }
 
     public func register(on api: ManagementRouter) {

@@ -6,6 +6,10 @@ import Tenancy
 /// Holds reserve the most a request can cost before it goes upstream, so concurrent requests cannot spend more
 /// than the balance; settlement charges the real cost exactly once and releases the hold. Holds expire, so a
 /// crashed instance cannot freeze a balance; a settlement after expiry still charges (once).
+///
+/// Where they live: with several instances (shared state in Redis) in `credit_holds`, where every instance sees
+/// them; with one instance in memory (`HoldBook`), so placing a hold costs no database transaction. The
+/// ledger is the same either way.
 public struct CreditHolds: Sendable {
     /// What a request is charged when it ends.
     public struct Settlement: Sendable {
@@ -29,10 +33,18 @@ public struct CreditHolds: Sendable {
     private let database: Database
     private let ledger = CreditLedger()
     private let batcher: LedgerBatcher
+    /// Set when holds are kept in memory (one instance).
+    private let book: HoldBook?
 
-    public init(database: Database) {
+    /// `inMemory`: only for a single instance, whose process places every hold on the balance. `balanceFreshness`:
+    /// how long such holds trust the balance they last read (what they learn from their own commits they know at once).
+    public init(database: Database, inMemory: Bool = false, balanceFreshness: Duration = .seconds(1)) {
         self.database = database
-        self.batcher = LedgerBatcher(database: database)
+        let book = inMemory ? HoldBook(database: database, freshness: balanceFreshness) : nil
+        self.book = book
+        var committed: (@Sendable ([String: CreditLedger.Balance]) -> Void)?
+        if let book { committed = { book.committed($0) } }
+        self.batcher = LedgerBatcher(database: database, committed: committed)
     }
 
     /// Reserves `amount` for the request. With `enforce`, 402 when the available balance cannot cover it.
@@ -41,26 +53,63 @@ public struct CreditHolds: Sendable {
     public func place(
         orgId: String, requestId: String, clientRequestId: String? = nil, apiKeyId: String?, amount: Int64, lifetime: Duration, enforce: Bool
     ) async throws {
-        _ = try await batcher.submit(.hold(.init(
+        let hold = LedgerBatcher.Hold(
             orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, apiKeyId: apiKeyId, amount: amount, lifetime: lifetime,
             enforce: enforce
-        )))
+        )
+        if let book {
+            try await book.place(hold)
+        } else {
+            _ = try await batcher.submit(.hold(hold))
+        }
     }
 
     /// Charges the request once (a replay changes nothing) and releases its hold if it is still open; true when
     /// this call charged.
     @discardableResult
     public func settle(orgId: String, requestId: String, clientRequestId: String? = nil, _ settlement: Settlement) async throws -> Bool {
-        try await batcher.submit(.settle(.init(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement: settlement)))
+        try await withCheckedThrowingContinuation { continuation in
+            settleLater(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement) { continuation.resume(with: $0) }
+        }
     }
 
     /// `settle` without waiting: the settlement joins the next transaction and `completion` learns whether it
     /// charged. Readers of balances and the ledger call `settled()` first, so they never miss it.
+    ///
+    /// A hold in memory is released once the charge has committed (so the credits are never available twice);
+    /// with nothing to charge it is released at once and nothing is written.
     public func settleLater(
         orgId: String, requestId: String, clientRequestId: String? = nil, _ settlement: Settlement,
         completion: @escaping @Sendable (Result<Bool, any Error>) -> Void
     ) {
-        batcher.enqueue(.settle(.init(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement: settlement)), completion: completion)
+        var settle = LedgerBatcher.Settle(orgId: orgId, requestId: requestId, clientRequestId: clientRequestId, settlement: settlement)
+        guard let book else {
+            batcher.enqueue(.settle(settle), completion: completion)
+            return
+        }
+        guard settlement.cost > 0 else {
+            book.release(requestId: requestId)
+            completion(.success(false))
+            return
+        }
+        settle.releasesRow = false
+        batcher.enqueue(.settle(settle)) { outcome in
+            // After a failure the hold stays until it expires, as a database hold would.
+            if case .success = outcome { book.release(requestId: requestId) }
+            completion(outcome)
+        }
+    }
+
+    /// The organisation's account, counting holds kept in memory. Call `settled()` first to include queued charges.
+    public func balance(orgId: String) async throws -> CreditLedger.Balance {
+        let stored = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+        guard let book else { return stored }
+        return CreditLedger.Balance(balance: stored.balance, held: stored.held + book.held(orgId: orgId))
+    }
+
+    /// Another posting (a grant, top-up, refund or adjustment) changed the account: holds read it again.
+    public func balanceChanged(orgId: String) {
+        book?.invalidate(orgId: orgId)
     }
 
     /// Returns once every hold and settlement queued before this call is committed (or has failed).
@@ -86,7 +135,9 @@ public struct CreditHolds: Sendable {
     static func settle(_ settle: LedgerBatcher.Settle, ledger: CreditLedger, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
         -> (charged: Bool, balance: CreditLedger.Balance)
     {
-        let released = try await release(orgId: settle.orgId, requestId: settle.requestId, on: db, locked: locked)
+        let released = settle.releasesRow
+            ? try await release(orgId: settle.orgId, requestId: settle.requestId, on: db, locked: locked)
+            : (released: false, apiKeyId: nil, balance: locked)
         let settlement = settle.settlement
         guard settlement.cost > 0 else { return (false, released.balance) }
         var charge = Posting(
@@ -105,11 +156,15 @@ public struct CreditHolds: Sendable {
     /// Releases holds whose lifetime ended (crashed or stuck requests), each with a zero-amount `release` ledger
     /// entry (reason "hold expired") so the organisation can see it. Returns how many were released.
     public func expireOverdue(now: Int64 = EpochMillis.now(), limit: Int = 500) async throws -> Int {
+        var released = 0
+        for (requestId, hold) in book?.expire(now: now, limit: limit) ?? [] {
+            try await recordExpiry(orgId: hold.orgId, requestId: requestId, apiKeyId: hold.apiKeyId)
+            released += 1
+        }
         let overdue = try await database.query(
             "SELECT request_id, org_id FROM credit_holds WHERE expires_at <= \(bind: now) ORDER BY expires_at LIMIT \(bind: limit)"
         )
         let ledger = self.ledger
-        var released = 0
         for row in overdue {
             let requestId = try row.decode(column: "request_id", as: String.self)
             let orgId = try row.decode(column: "org_id", as: String.self)
@@ -129,6 +184,18 @@ public struct CreditHolds: Sendable {
             if done { released += 1 }
         }
         return released
+    }
+
+    /// The zero-amount `release` entry of a hold that expired in memory (its account holds nothing in the database).
+    private func recordExpiry(orgId: String, requestId: String, apiKeyId: String?) async throws {
+        let ledger = self.ledger
+        try await database.transaction { db in
+            let account = try await ledger.lock(orgId: orgId, on: db)
+            var posting = Posting(orgId: orgId, kind: .release, amount: 0, idempotencyKey: "release:\(requestId)", actor: .system, reason: "hold expired")
+            posting.requestId = requestId
+            posting.apiKeyId = apiKeyId
+            _ = try await ledger.append(posting, on: db, locked: account)
+        }
     }
 
     /// Deletes the request's hold if it is still open (`released` false when it was already settled or expired)

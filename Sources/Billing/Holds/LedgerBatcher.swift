@@ -30,6 +30,8 @@ final class LedgerBatcher: Sendable {
         let requestId: String
         let clientRequestId: String?
         let settlement: CreditHolds.Settlement
+        /// The hold is a `credit_holds` row to delete (false: it is kept in memory, `HoldBook`).
+        var releasesRow = true
     }
 
     enum Operation: Sendable {
@@ -61,10 +63,13 @@ final class LedgerBatcher: Sendable {
     private let database: Database
     private let ledger = CreditLedger()
     private let state = NIOLockedValueBox(State())
+    /// Learns each committed transaction's accounts before its operations complete.
+    private let committed: (@Sendable ([String: CreditLedger.Balance]) -> Void)?
     static let maxBatch = 256
 
-    init(database: Database) {
+    init(database: Database, committed: (@Sendable ([String: CreditLedger.Balance]) -> Void)? = nil) {
         self.database = database
+        self.committed = committed
     }
 
     /// Applies the operation in the next transaction and waits for it. Holds answer true; settlements whether they charged.
@@ -155,7 +160,9 @@ final class LedgerBatcher: Sendable {
     private func apply(_ operations: [Operation]) async -> [Result<Bool, any Error>] {
         let ledger = self.ledger
         do {
-            return try await database.transaction { db in try await Self.applyAll(operations, ledger: ledger, on: db) }
+            let (outcomes, accounts) = try await database.transaction { db in try await Self.applyAll(operations, ledger: ledger, on: db) }
+            committed?(accounts)
+            return outcomes
         } catch {
             guard operations.count > 1 else { return [.failure(error)] }
             var outcomes: [Result<Bool, any Error>] = []
@@ -164,9 +171,12 @@ final class LedgerBatcher: Sendable {
         }
     }
 
-    /// Every operation in one transaction; outcomes in the operations' order.
-    private static func applyAll(_ operations: [Operation], ledger: CreditLedger, on db: any SQLDatabase) async throws -> [Result<Bool, any Error>] {
+    /// Every operation in one transaction; outcomes in the operations' order, and each account as it was left.
+    private static func applyAll(_ operations: [Operation], ledger: CreditLedger, on db: any SQLDatabase) async throws
+        -> ([Result<Bool, any Error>], [String: CreditLedger.Balance])
+    {
         var outcomes = [Result<Bool, any Error>](repeating: .success(false), count: operations.count)
+        var accounts: [String: CreditLedger.Balance] = [:]
         let byOrg = Dictionary(grouping: operations.indices, by: { operations[$0].orgId })
         for orgId in byOrg.keys.sorted() {
             let locked = try await ledger.lock(orgId: orgId, on: db)
@@ -187,7 +197,8 @@ final class LedgerBatcher: Sendable {
                 }
             }
             if account != locked { try await ledger.store(account, orgId: orgId, on: db) }
+            accounts[orgId] = account
         }
-        return outcomes
+        return (outcomes, accounts)
     }
 }

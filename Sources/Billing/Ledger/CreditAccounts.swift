@@ -7,18 +7,24 @@ public struct CreditAccounts: Sendable {
     private let database: Database
     private let ledger = CreditLedger()
     private let audit = AuditLog()
+    /// Told which organisation's balance a posting changed (holds kept in memory read it again).
+    private let changed: (@Sendable (String) -> Void)?
 
-    public init(database: Database) {
+    public init(database: Database, changed: (@Sendable (String) -> Void)? = nil) {
         self.database = database
+        self.changed = changed
     }
 
     public func credit(
         orgId: String, kind: Posting.Kind, amount: Credits, reason: String, idempotencyKey: String, actor: Actor, client: ClientInfo? = nil
     ) async throws -> CreditLedger.Posted {
         try Self.validate(kind: kind, amount: amount, reason: reason)
-        return try await database.transaction { db in
+        let posted = try await database.transaction { db in
             try await self.credit(orgId: orgId, kind: kind, amount: amount, reason: reason, idempotencyKey: idempotencyKey, actor: actor, client: client, on: db)
         }
+        // Again after the commit: a read between the notice in the transaction and the commit saw the old figure.
+        if posted.applied { changed?(orgId) }
+        return posted
     }
 
     /// The same posting inside the caller's transaction on `db` (e.g. redeeming a grant code claims the code and
@@ -32,6 +38,7 @@ public struct CreditAccounts: Sendable {
         if actor.kind == "user" { posting.userId = actor.id }
         let posted = try await ledger.post(posting, on: db)
         if posted.applied {
+            changed?(orgId)
             try await audit.append(
                 .init(orgId: orgId, actor: actor, action: "billing.\(kind.rawValue)", targetKind: "ledger_entry", targetId: posted.entryId,
                       ip: client?.ip, userAgent: client?.userAgent, details: ["amount": .string(amount.description), "reason": .string(reason)]),

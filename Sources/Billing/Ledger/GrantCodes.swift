@@ -35,10 +35,10 @@ public struct GrantCodes: Sendable {
     private let accounts: CreditAccounts
     private let audit = AuditLog()
 
-    public init(database: Database, keyRing: KeyRing) {
+    public init(database: Database, keyRing: KeyRing, accounts: CreditAccounts? = nil) {
         self.database = database
         self.keyRing = keyRing
-        self.accounts = CreditAccounts(database: database)
+        self.accounts = accounts ?? CreditAccounts(database: database)
     }
 
     func hash(_ code: String) -> String {
