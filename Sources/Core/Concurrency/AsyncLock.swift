@@ -1,35 +1,55 @@
-/// A first-in-first-out async mutex: serialises work on a resource that must not interleave (the single SQLite connection).
-public actor AsyncLock {
-    private var locked = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+import NIOConcurrencyHelpers
+
+/// A first-in-first-out async mutex: serialises work on a resource that must not interleave (the single SQLite
+/// connection). Taking a free lock does not suspend: an actor here cost four executor hops per database call.
+public final class AsyncLock: Sendable {
+    private struct State {
+        var locked = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     public func lock() async {
-        if !locked {
-            locked = true
-            return
+        let acquired = state.withLockedValue { state in
+            guard state.locked else {
+                state.locked = true
+                return true
+            }
+            return false
         }
-        await withCheckedContinuation { waiters.append($0) }
+        if acquired { return }
+        await withCheckedContinuation { continuation in
+            // Unlocked meanwhile: take it now rather than wait for an unlock that will not come.
+            let acquired = state.withLockedValue { state in
+                guard state.locked else {
+                    state.locked = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if acquired { continuation.resume() }
+        }
     }
 
+    /// Hands the lock to the longest waiter, or frees it.
     public func unlock() {
-        if waiters.isEmpty {
-            locked = false
-        } else {
-            waiters.removeFirst().resume()
+        let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiters.isEmpty else {
+                state.locked = false
+                return nil
+            }
+            return state.waiters.removeFirst()
         }
+        next?.resume()
     }
 
-    public nonisolated func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+    public func withLock<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
         await lock()
-        do {
-            let result = try await body()
-            await unlock()
-            return result
-        } catch {
-            await unlock()
-            throw error
-        }
+        defer { unlock() }
+        return try await body()
     }
 }

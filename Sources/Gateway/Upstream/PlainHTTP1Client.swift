@@ -23,7 +23,7 @@ final class PlainHTTP1Client: Sendable {
             guard url.hasPrefix("http://") else { return nil }
             let rest = url.dropFirst("http://".count)
             let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-            guard !authority.isEmpty, !authority.contains("@") else { return nil }
+            guard !authority.isEmpty, !authority.utf8.contains(UInt8(ascii: "@")) else { return nil }
             let path = rest.dropFirst(authority.count)
             var host = Substring(authority)
             var port = 80
@@ -43,7 +43,7 @@ final class PlainHTTP1Client: Sendable {
                 port = parsed
                 host = host[..<colon]
             }
-            guard !host.isEmpty, !path.contains("#") else { return nil }
+            guard !host.isEmpty, !path.utf8.contains(UInt8(ascii: "#")) else { return nil }
             self.host = String(host)
             self.port = port
             self.path = path.isEmpty ? "/" : (path.hasPrefix("/") ? String(path) : "/" + path)
