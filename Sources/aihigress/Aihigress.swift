@@ -22,7 +22,7 @@ enum Entry {
             exit(2)
         }
         NIOSingletons.groupLoopCountSuggestion = loops
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        EventLoopGlobalExecutor.install()
         Task {
             await Aihigress.main()
             exit(0)
