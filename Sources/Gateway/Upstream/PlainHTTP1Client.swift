@@ -133,7 +133,7 @@ final class PlainHTTP1Client: Sendable {
 
     private func attempt(_ call: Call, on loop: any EventLoop, reuse: Bool) async throws -> PlainHTTP1Response {
         let progress = NIOLockedValueBox(Progress.waiting)
-        let future = loop.flatSubmit { () -> EventLoopFuture<PlainHTTP1Response> in
+        let send: @Sendable () -> EventLoopFuture<PlainHTTP1Response> = {
             let promise = loop.makePromise(of: PlainHTTP1Response.self)
             self.connection(for: call, on: loop, reuse: reuse).whenComplete { result in
                 switch result {
@@ -155,6 +155,8 @@ final class PlainHTTP1Client: Sendable {
             }
             return promise.futureResult
         }
+        // The server's tasks run on the loop: send from here rather than queue a task for the loop's next tick.
+        let future = loop.inEventLoop ? send() : loop.flatSubmit(send)
         return try await withTaskCancellationHandler {
             try await future.get()
         } onCancel: {
