@@ -34,8 +34,7 @@ public struct PaymentRoutes: Sendable {
             let current = try await payments.profile(orgId: org.id)
             let profile = try readProfile(body, current: current)
             try await payments.saveProfile(orgId: org.id, profile, actor: call.actor, client: call.client)
-            // Enabled while already below the threshold counts as a crossing.
-            service.autoTopUp.noteCharge(orgId: org.id)
+            service.autoTopUp.ruleChanged(orgId: org.id)
             return JSONResponse.make(profile.json(orgId: org.id, available: payments.available))
         }
         api.add(.post, "/orgs/{org}/billing/top-ups", access: .org(.billingManage), tag: tag,

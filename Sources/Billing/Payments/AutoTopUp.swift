@@ -21,6 +21,11 @@ public final class AutoTopUp: Sendable {
     private let queue: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
     private let queued = Mutex<Set<String>>([])
+    /// Organisations whose rule was read as off, and when: their charges queue nothing for `offLifetime` (without
+    /// this every charge read the rule from the database). A rule changed here is seen at once (`ruleChanged`),
+    /// one changed on another instance within `offLifetime`.
+    private let off = Mutex<[String: ContinuousClock.Instant]>([:])
+    static let offLifetime: Duration = .seconds(5)
     static let maxConcurrentEvaluations = 32
     static let inFlightLifetime: Duration = .seconds(3600)
     static let doneLifetime: Duration = .seconds(86_400)
@@ -37,11 +42,20 @@ public final class AutoTopUp: Sendable {
 
     /// Called after a charge (or a change of the rule): queues an evaluation. Never blocks, never throws.
     public func noteCharge(orgId: String) {
+        let now = ContinuousClock.now
+        if let seen = off.withLock({ $0[orgId] }), seen.duration(to: now) < Self.offLifetime { return }
         guard queued.withLock({ $0.insert(orgId).inserted }) else { return }
         if case .dropped = continuation.yield(orgId) {
             _ = queued.withLock { $0.remove(orgId) }
             logger.warning("auto top-up queue full; evaluation dropped", metadata: ["org_id": .string(orgId)])
         }
+    }
+
+    /// The organisation's rule changed on this instance: evaluate it now (enabled while already below the threshold
+    /// counts as a crossing).
+    public func ruleChanged(orgId: String) {
+        _ = off.withLock { $0.removeValue(forKey: orgId) }
+        noteCharge(orgId: orgId)
     }
 
     /// Works the queue until cancelled (shutdown).
@@ -137,7 +151,16 @@ public final class AutoTopUp: Sendable {
     /// The organisation's rule and settled balance, or nil when auto top-up is off.
     private func load(_ orgId: String) async throws -> State? {
         let profile = try await payments.profile(orgId: orgId)
-        guard profile.autoTopUpEnabled, profile.amount > 0 else { return nil }
+        guard profile.autoTopUpEnabled, profile.amount > 0 else {
+            let now = ContinuousClock.now
+            off.withLock { off in
+                // Bounded: entries past their lifetime are dropped when the table grows large.
+                if off.count >= 10_000 { off = off.filter { $0.value.duration(to: now) < Self.offLifetime } }
+                off[orgId] = now
+            }
+            return nil
+        }
+        _ = off.withLock { $0.removeValue(forKey: orgId) }
         let balance = try await payments.database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
         return State(profile: profile, balance: balance.balance)
     }
