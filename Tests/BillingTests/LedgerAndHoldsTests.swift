@@ -47,10 +47,11 @@ import TestSupport
         }
     }
 
-    @Test func concurrentHoldsNeverExceedTheBalance() async throws {
+    /// In the database (several instances) and in memory (one instance, `MemoryHoldsTests`) alike.
+    @Test(arguments: [false, true]) func concurrentHoldsNeverExceedTheBalance(inMemory: Bool) async throws {
         try await TestDatabase.withMigrated { database in
             let orgId = try await organization(database, credits: 1_000_000)
-            let holds = CreditHolds(database: database)
+            let holds = CreditHolds(database: database, inMemory: inMemory)
             // Each request may cost up to 0.3 credits: only three fit in one credit.
             let outcomes = await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<12 {
@@ -71,9 +72,11 @@ import TestSupport
                 return await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             #expect(outcomes.filter { $0 }.count == 3)
-            let held = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            let held = try await holds.balance(orgId: orgId)
             #expect(held.held == 900_000)
             #expect(held.available == 100_000)
+            let stored = try await database.withConnection { db in try await CreditLedger().balance(orgId: orgId, on: db) }
+            #expect(stored.held == (inMemory ? 0 : 900_000), "holds in memory write nothing")
             try await assertReconciled(database, orgId)
         }
     }

@@ -17,36 +17,18 @@ import TestSupport
         return (rows.count, account.held)
     }
 
-    @Test func concurrentHoldsNeverExceedTheBalanceAndWriteNothing() async throws {
+    /// (Concurrent holds against one balance: `LedgerAndHoldsTests.concurrentHoldsNeverExceedTheBalance`, both ways.)
+    @Test func aBillingIdHoldsOnce() async throws {
         try await TestDatabase.withMigrated { database in
             let orgId = try await ledgerTests.organization(database, credits: 1_000_000)
             let holds = CreditHolds(database: database, inMemory: true)
-            let placed = await withTaskGroup(of: Bool.self) { group in
-                for index in 0..<12 {
-                    group.addTask {
-                        do {
-                            try await holds.place(orgId: orgId, requestId: "r\(index)", apiKeyId: nil, amount: 300_000, lifetime: .seconds(60), enforce: true)
-                            return true
-                        } catch let error as APIError {
-                            #expect(error.status.code == 402)
-                            return false
-                        } catch {
-                            Issue.record("unexpected \(error)")
-                            return false
-                        }
-                    }
-                }
-                return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
-            }
-            #expect(placed == 3, "only three 0.3-credit holds fit in one credit")
-            let balance = try await holds.balance(orgId: orgId)
-            #expect(balance == .init(balance: 1_000_000, held: 900_000))
-            let stored = try await storedHolds(database, orgId)
-            #expect(stored.rows == 0 && stored.held == 0, "holds in memory write nothing")
+            try await holds.place(orgId: orgId, requestId: "r-dup", apiKeyId: nil, amount: 1, lifetime: .seconds(60), enforce: false)
             await #expect(throws: HoldBook.DuplicateHold.self) {
                 try await holds.place(orgId: orgId, requestId: "r-dup", apiKeyId: nil, amount: 1, lifetime: .seconds(60), enforce: false)
-                try await holds.place(orgId: orgId, requestId: "r-dup", apiKeyId: nil, amount: 1, lifetime: .seconds(60), enforce: false)
             }
+            #expect(try await holds.balance(orgId: orgId).held == 1)
+            let stored = try await storedHolds(database, orgId)
+            #expect(stored.rows == 0 && stored.held == 0, "holds in memory write nothing")
         }
     }
 
