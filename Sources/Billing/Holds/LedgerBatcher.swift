@@ -1,7 +1,6 @@
 import Core
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 import SQLKit
 
 /// Group commit for the two postings every proxied request makes: its hold and its settlement. Operations that
@@ -82,7 +81,7 @@ final class LedgerBatcher: Sendable {
     /// Queues the operation for the next transaction; `completion` runs once it is applied or has failed.
     ///
     /// A hold starts a transaction at once. A settlement is queued as its response is about to be written, so a
-    /// transaction it starts begins `settlementDelay` later, on the event loop's timer: by then the response has
+    /// transaction it starts begins `settlementDelay` later, on the ledger thread's timer: by then the response has
     /// left (yielding a fixed number of times did not guarantee that), and settlements and holds arriving in the
     /// meantime share the transaction.
     func enqueue(_ operation: Operation, completion: @escaping Completion) {
@@ -105,7 +104,8 @@ final class LedgerBatcher: Sendable {
         case .now:
             Task(executorPreference: Self.writer) { await self.drain() }
         case .later:
-            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: Self.settlementDelay) { self.startDeferred() }
+            // On the writer's own thread: the timer wakes no event loop, and the drain it starts is already there.
+            Self.writer.schedule(in: Self.settlementDelay) { self.startDeferred() }
         }
     }
 

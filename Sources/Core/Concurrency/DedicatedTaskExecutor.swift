@@ -12,6 +12,11 @@ public final class DedicatedTaskExecutor: TaskExecutor {
         loop = MultiThreadedEventLoopGroup._makePerpetualGroup(threadNamePrefix: name, numberOfThreads: 1).next()
     }
 
+    /// Runs `body` on this executor's thread after `delay` (a timer that wakes no event loop).
+    public func schedule(in delay: TimeAmount, _ body: @escaping @Sendable () -> Void) {
+        loop.scheduleTask(in: delay, body)
+    }
+
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }

@@ -57,6 +57,7 @@ struct CallPreparation: Sendable {
 
     /// Weighted random choice among keys, by the weight the pool gives each (`RecentKeyFailures.weight`).
     static func pickKey(_ keys: [UpstreamKey], weight: (UpstreamKey) -> Double) -> UpstreamKey {
+        guard keys.count > 1 else { return keys[0] }
         let weights = keys.map(weight)
         let total = weights.reduce(0, +)
         guard total > 0 else { return keys[0] }

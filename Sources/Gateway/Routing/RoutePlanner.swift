@@ -57,7 +57,9 @@ public struct RoutePlanner: Sendable {
 
     /// Weighted random permutation (Efraimidis–Spirakis): each item's key is u^(1/w); larger keys go first.
     static func draw<T>(_ items: [T], weight: (T) -> Double) -> [T] {
-        items
+        // One item has one order; no random number (each is a `getrandom` call).
+        guard items.count > 1 else { return items }
+        return items
             .map { ($0, pow(Double.random(in: Double.ulpOfOne..<1), 1 / max(weight($0), 1e-9))) }
             .sorted { $0.1 > $1.1 }
             .map(\.0)
