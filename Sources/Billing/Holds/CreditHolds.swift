@@ -172,11 +172,7 @@ public struct CreditHolds: Sendable {
                 let account = try await ledger.lock(orgId: orgId, on: db)
                 let release = try await Self.release(orgId: orgId, requestId: requestId, on: db, locked: account)
                 guard release.released else { return false }
-                var posting = Posting(
-                    orgId: orgId, kind: .release, amount: 0, idempotencyKey: "release:\(requestId)", actor: .system, reason: "hold expired"
-                )
-                posting.requestId = requestId
-                posting.apiKeyId = release.apiKeyId
+                let posting = Self.expiry(orgId: orgId, requestId: requestId, apiKeyId: release.apiKeyId)
                 let posted = try await ledger.append(posting, on: db, locked: release.balance)
                 try await ledger.store(posted.balance, orgId: orgId, on: db)
                 return true
@@ -191,11 +187,16 @@ public struct CreditHolds: Sendable {
         let ledger = self.ledger
         try await database.transaction { db in
             let account = try await ledger.lock(orgId: orgId, on: db)
-            var posting = Posting(orgId: orgId, kind: .release, amount: 0, idempotencyKey: "release:\(requestId)", actor: .system, reason: "hold expired")
-            posting.requestId = requestId
-            posting.apiKeyId = apiKeyId
-            _ = try await ledger.append(posting, on: db, locked: account)
+            _ = try await ledger.append(Self.expiry(orgId: orgId, requestId: requestId, apiKeyId: apiKeyId), on: db, locked: account)
         }
+    }
+
+    /// The zero-amount `release` entry an expired hold leaves, wherever it was kept.
+    private static func expiry(orgId: String, requestId: String, apiKeyId: String?) -> Posting {
+        var posting = Posting(orgId: orgId, kind: .release, amount: 0, idempotencyKey: "release:\(requestId)", actor: .system, reason: "hold expired")
+        posting.requestId = requestId
+        posting.apiKeyId = apiKeyId
+        return posting
     }
 
     /// Deletes the request's hold if it is still open (`released` false when it was already settled or expired)

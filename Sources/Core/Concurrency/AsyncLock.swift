@@ -13,25 +13,22 @@ public final class AsyncLock: Sendable {
     public init() {}
 
     public func lock() async {
-        let acquired = state.withLockedValue { state in
+        if acquire(orQueue: nil) { return }
+        await withCheckedContinuation { continuation in
+            // Unlocked meanwhile: take it now rather than wait for an unlock that will not come.
+            if acquire(orQueue: continuation) { continuation.resume() }
+        }
+    }
+
+    /// Takes the lock if it is free; otherwise queues `waiter`, if any, for `unlock` to hand it over.
+    private func acquire(orQueue waiter: CheckedContinuation<Void, Never>?) -> Bool {
+        state.withLockedValue { state in
             guard state.locked else {
                 state.locked = true
                 return true
             }
+            if let waiter { state.waiters.append(waiter) }
             return false
-        }
-        if acquired { return }
-        await withCheckedContinuation { continuation in
-            // Unlocked meanwhile: take it now rather than wait for an unlock that will not come.
-            let acquired = state.withLockedValue { state in
-                guard state.locked else {
-                    state.locked = true
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
-            }
-            if acquired { continuation.resume() }
         }
     }
 

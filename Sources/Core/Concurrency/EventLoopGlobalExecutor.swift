@@ -22,15 +22,6 @@ import NIOPosix
 public enum EventLoopGlobalExecutor {
     private typealias EnqueueHook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
 
-    /// One task executor per loop of the singleton group, found by the loop's identity.
-    private static let executors: [ObjectIdentifier: LoopJobRunner] = {
-        var executors: [ObjectIdentifier: LoopJobRunner] = [:]
-        for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
-            executors[ObjectIdentifier(loop)] = LoopJobRunner(loop: loop)
-        }
-        return executors
-    }()
-
     /// The generic executor (no isolation): the runtime's null executor reference, which has no public initialiser.
     static let generic: UnownedSerialExecutor = unsafeBitCast((0 as UInt, 0 as UInt), to: UnownedSerialExecutor.self)
 
@@ -42,7 +33,6 @@ public enum EventLoopGlobalExecutor {
         guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "swift_task_enqueueGlobal_hook") else { return false }
         let slot = symbol.assumingMemoryBound(to: UnsafeRawPointer?.self)
         guard slot.pointee == nil else { return false }
-        _ = executors
         let hook: EnqueueHook = { job, _ in EventLoopGlobalExecutor.enqueue(job) }
         withUnsafePointer(to: hook) { pointer in
             pointer.withMemoryRebound(to: UnsafeRawPointer.self, capacity: 1) { slot.pointee = $0.pointee }
@@ -50,23 +40,8 @@ public enum EventLoopGlobalExecutor {
         return true
     }
 
-    /// The current loop when the caller is on one (no thread switch), else the group's next.
+    /// On the current loop when the caller is on one (no thread switch), else on the group's next.
     private static func enqueue(_ job: UnownedJob) {
-        let loop = MultiThreadedEventLoopGroup.singleton.any()
-        guard let executor = executors[ObjectIdentifier(loop)] else { fatalError("event loop outside the singleton group") }
-        executor.run(job)
-    }
-}
-
-/// Runs a loop's share of the global jobs on its thread, on the generic executor.
-final class LoopJobRunner: Sendable {
-    let loop: any EventLoop
-
-    init(loop: any EventLoop) {
-        self.loop = loop
-    }
-
-    func run(_ job: UnownedJob) {
-        loop.execute { job.runSynchronously(on: EventLoopGlobalExecutor.generic) }
+        MultiThreadedEventLoopGroup.singleton.any().execute { job.runSynchronously(on: generic) }
     }
 }
