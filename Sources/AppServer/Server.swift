@@ -1,6 +1,7 @@
 import Billing
 import Core
 import Gateway
+import HTTPServer
 import Hummingbird
 import Logging
 import NIOCore
@@ -59,14 +60,14 @@ public enum Server {
             await runtime.close()
             throw error
         }
-        let app = Application(
-            router: buildRouter(runtime: runtime, identity: identity, billing: billing, authenticator: authenticator, gateway: gateway),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ReceiveBufferLimit()])),
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil),
+        let router = buildRouter(runtime: runtime, identity: identity, billing: billing, authenticator: authenticator, gateway: gateway)
+        let app = HTTP1Server(responder: router.buildResponder(), logger: logger, additionalChannelHandlers: { [ReceiveBufferLimit()] }).server(
+            configuration: .init(address: .hostname(config.host, port: config.port)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port
                 logger.info("listening", metadata: ["host": .string(config.host), "port": .stringConvertible(port)])
             },
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         )
         var groupConfig = ServiceGroupConfiguration(

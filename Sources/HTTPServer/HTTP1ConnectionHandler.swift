@@ -1,0 +1,246 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+
+/// Serves one HTTP/1.1 connection from its channel pipeline: a request's body is gathered in the handler (up to
+/// `gatherLimit`, streamed to the route beyond it), the route runs in one task per request, and the response is
+/// written straight to the channel. Hummingbird's own connection handling runs a task per connection reading
+/// through async sequences, which costs several task switches and event-loop ticks per request (PERFORMANCE.md).
+///
+/// Requests on a connection are answered in order: parts of a pipelined request that arrive while one is in
+/// progress wait in `queued`, and reading stops until they are taken.
+final class HTTP1ConnectionHandler<Responder: HTTPResponder>: ChannelDuplexHandler, RemovableChannelHandler
+where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    typealias InboundIn = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum Reading {
+        /// Waiting for the next request's head.
+        case head
+        /// Body arriving into `gathered`; the route has not started.
+        case gathering(HTTPRequest)
+        /// The route has started and takes the body's parts as they arrive.
+        case streaming(StreamedRequestBody)
+        /// The response ended before the body did: the rest is read and dropped.
+        case discarding
+        /// The whole request is read; its response has not ended.
+        case read
+    }
+
+    private let responder: Responder
+    private let logger: Logger
+    private let gatherLimit: Int
+    private var reading = Reading.head
+    private var gathered: ByteBuffer?
+    /// Set while the handler is in a pipeline; calls from tasks hop to the loop and use it there.
+    private var context: ChannelHandlerContext?
+    private var queued = CircularBuffer<HTTPRequestPart>()
+    private var closeAfterResponse = false
+    private var started = 0
+    private var ended = 0
+    private var task: Task<Void, Never>?
+    private var readHeld = false
+    private var bodyBackpressure = false
+
+    init(responder: Responder, logger: Logger, gatherLimit: Int) {
+        self.responder = responder
+        self.logger = logger
+        self.gatherLimit = gatherLimit
+    }
+
+    private var responding: Bool { ended < started }
+
+    private var requestRead: Bool {
+        if case .read = reading { return true }
+        return false
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// The connection closed (Hummingbird's connection-state handler before this one does not pass
+    /// `channelInactive` on; removal happens for every handler when the channel closes).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        task?.cancel()
+        task = nil
+        if case .streaming(let stream) = reading { stream.source.finish(ChannelError.ioOnClosedChannel) }
+        reading = .discarding
+        queued.removeAll()
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if requestRead || !queued.isEmpty {
+            queued.append(part)
+        } else {
+            process(part, context: context)
+        }
+    }
+
+    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch (reading, part) {
+        case (.head, .head(let head)):
+            if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > gatherLimit {
+                startStreaming(head, first: nil, context: context)
+            } else {
+                reading = .gathering(head)
+            }
+        case (.gathering(let head), .body(let part)):
+            if gathered == nil { gathered = part } else { gathered!.writeImmutableBuffer(part) }
+            if gathered!.readableBytes > gatherLimit {
+                let first = gathered
+                gathered = nil
+                startStreaming(head, first: first, context: context)
+            }
+        case (.gathering(let head), .end):
+            let body = gathered ?? ByteBuffer()
+            gathered = nil
+            reading = .read
+            start(head, body: RequestBody(buffer: body), context: context)
+        case (.streaming(let stream), .body(let part)):
+            if !stream.yield(part) { bodyBackpressure = true }
+        case (.streaming(let stream), .end):
+            stream.source.finish()
+            reading = .read
+        case (.discarding, .body):
+            break
+        case (.discarding, .end):
+            reading = .head
+        case (.read, _):
+            queued.append(part)
+        case (.head, .body), (.head, .end), (.gathering, .head), (.streaming, .head), (.discarding, .head):
+            // The decoder never produces these; a connection that somehow does is closed.
+            context.close(promise: nil)
+        }
+    }
+
+    private func startStreaming(_ head: HTTPRequest, first: ByteBuffer?, context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        let stream = StreamedRequestBody(resume: {
+            loop.execute { handler.value.bodyDemand() }
+        })
+        if let first, !stream.yield(first) { bodyBackpressure = true }
+        reading = .streaming(stream)
+        start(head, body: stream.body, context: context)
+    }
+
+    private func bodyDemand() {
+        bodyBackpressure = false
+        if let context { releaseHeldRead(context: context) }
+    }
+
+    /// Runs the route for one request in a task of its own, then writes its response.
+    private func start(_ head: HTTPRequest, body: RequestBody, context: ChannelHandlerContext) {
+        started += 1
+        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { closeAfterResponse = true }
+        let number = started
+        let channel = context.channel
+        let responder = self.responder
+        let logger = self.logger
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        task = Task {
+            let request = Request(head: head, body: body)
+            let requestContext = Responder.Context(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: requestContext)
+            } catch {
+                logger.debug("unhandled error from the responder", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = HTTPDateCache.now
+            do {
+                try await response.body.write(ChannelResponseWriter(channel: channel, head: response.head, contentLength: response.body.contentLength))
+            } catch {
+                logger.trace("response not completely written", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
+            }
+            let loop = channel.eventLoop
+            if loop.inEventLoop {
+                handler.value.finished(number)
+            } else {
+                loop.execute { handler.value.finished(number) }
+            }
+        }
+    }
+
+    /// A request's task ended. A response that did not reach its end cannot be completed: close.
+    private func finished(_ number: Int) {
+        if number == started { task = nil }
+        if ended < number { context?.close(promise: nil) }
+    }
+
+    // MARK: Outbound
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+        if case .end = unwrapOutboundIn(data) { responseEnded(context: context) }
+    }
+
+    private func responseEnded(context: ChannelHandlerContext) {
+        ended += 1
+        if closeAfterResponse {
+            context.flush()
+            context.close(promise: nil)
+            return
+        }
+        switch reading {
+        case .read:
+            reading = .head
+            while !queued.isEmpty, !requestRead {
+                process(queued.removeFirst(), context: context)
+            }
+        case .streaming(let stream):
+            stream.source.finish(RequestBodyAbandoned())
+            reading = .discarding
+            bodyBackpressure = false
+        case .head, .gathering, .discarding:
+            break
+        }
+        releaseHeldRead(context: context)
+    }
+
+    /// Reading stops while the route has not taken a streamed body's parts, or while a pipelined request waits.
+    func read(context: ChannelHandlerContext) {
+        if bodyBackpressure || !queued.isEmpty {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func releaseHeldRead(context: ChannelHandlerContext) {
+        guard readHeld, !bodyBackpressure, queued.isEmpty else { return }
+        readHeld = false
+        context.read()
+    }
+
+    // MARK: Connection events
+
+    /// A client that closes its side has gone (no HTTP client half-closes to wait for a response): like nginx, the
+    /// request in progress is abandoned — its task is cancelled, which cancels the upstream call.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, !responding {
+            logger.debug("HTTP parse error, closing connection")
+            let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+}

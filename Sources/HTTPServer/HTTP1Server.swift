@@ -1,0 +1,56 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+
+/// Hummingbird's HTTP/1.1 child channel with our own request handling at the end of the pipeline
+/// (`HTTP1ConnectionHandler`): the same decoder, encoder, limits and connection-state handler (idle and graceful
+/// shutdown), and the same routers, middleware and responses.
+public struct HTTP1Server<Responder: HTTPResponder>: ServerChildChannel
+where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    /// The connection lives in its pipeline; Hummingbird's per-connection task has nothing left to do.
+    public struct Connection: ServerChildChannelValue {
+        public let channel: any Channel
+    }
+
+    /// Bodies up to this size are gathered before the route runs; larger ones reach it as a stream.
+    public static var defaultGatherLimit: Int { 1024 * 1024 }
+
+    private let responder: Responder
+    private let logger: Logger
+    private let gatherLimit: Int
+    private let additionalChannelHandlers: @Sendable () -> [any RemovableChannelHandler]
+
+    public init(
+        responder: Responder, logger: Logger, gatherLimit: Int = Self.defaultGatherLimit,
+        additionalChannelHandlers: @escaping @Sendable () -> [any RemovableChannelHandler] = { [] }
+    ) {
+        self.responder = responder
+        self.logger = logger
+        self.gatherLimit = gatherLimit
+        self.additionalChannelHandlers = additionalChannelHandlers
+    }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
+        channel.eventLoop.makeCompletedFuture {
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = 80 * 1024
+            limits.maxHeaderListSize = 80 * 1024
+            limits.maxHeaderFieldCount = 1000
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits
+            )
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandlers(additionalChannelHandlers())
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            try pipeline.addHandler(HTTP1ConnectionHandler(responder: responder, logger: self.logger, gatherLimit: gatherLimit))
+            return Connection(channel: channel)
+        }
+    }
+
+    public func handle(value: Connection, logger: Logger) async {}
+}
