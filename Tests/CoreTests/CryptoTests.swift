@@ -54,6 +54,16 @@ import Testing
         #expect(ids.allSatisfy { Identifier.isWellFormed($0) && Array($0)[14] == "7" && "89ab".contains(Array($0)[19]) })
     }
 
+    /// The id generator's random bits: the reference xoshiro256** sequence for the state {1, 2, 3, 4}.
+    @Test func idRandomBitsFollowTheReferenceGenerator() {
+        struct Counting: RandomNumberGenerator {
+            var value: UInt64 = 0
+            mutating func next() -> UInt64 { value += 1; return value }
+        }
+        var generator = Xoshiro256StarStar(seededFrom: Counting())
+        #expect((0..<4).map { _ in generator.next() } == [11520, 0, 1_509_978_240, 1_215_971_899_390_074_240])
+    }
+
     @Test func hexMatchesPrintfFormatting() {
         let all = Array(UInt8(0)...UInt8(255))
         #expect(Hex.lowercase(all) == all.map { String(format: "%02x", $0) }.joined())

@@ -15,19 +15,27 @@ public enum Identifier {
         var low: UInt64
     }
 
-    private static let last = NIOLockedValueBox<Tail?>(nil)
+    private struct State {
+        var last: Tail?
+        /// Ids are unique, not secret (tokens come from `RandomToken`): their random bits come from a generator
+        /// seeded once from the system, not a `getrandom` call per id — one or two per id were a third of the
+        /// syscalls a proxied request made.
+        var random = Xoshiro256StarStar(seededFrom: SystemRandomNumberGenerator())
+    }
+
+    private static let state = NIOLockedValueBox(State())
 
     public static func make(now: Date = Date()) -> String {
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000)) & 0xFFFF_FFFF_FFFF
-        let tail = last.withLockedValue { last -> Tail in
+        let tail = state.withLockedValue { state -> Tail in
             let next: Tail
-            if let previous = last, millis <= previous.millis {
-                guard previous.millis - millis < 10_000 else { return fresh(millis) }
-                next = advanced(previous) ?? fresh(previous.millis + 1)
+            if let previous = state.last, millis <= previous.millis {
+                guard previous.millis - millis < 10_000 else { return fresh(millis, &state.random) }
+                next = advanced(previous, &state.random) ?? fresh(previous.millis + 1, &state.random)
             } else {
-                next = fresh(millis)
+                next = fresh(millis, &state.random)
             }
-            last = next
+            state.last = next
             return next
         }
         var bytes = [UInt8](repeating: 0, count: 16)
@@ -45,16 +53,15 @@ public enum Identifier {
         return String(decoding: text, as: UTF8.self)
     }
 
-    private static func fresh(_ millis: UInt64) -> Tail {
-        var generator = SystemRandomNumberGenerator()
-        return Tail(millis: millis, high: UInt16(truncatingIfNeeded: generator.next() as UInt64) & 0x0FFF, low: generator.next() & lowMask)
+    private static func fresh(_ millis: UInt64, _ generator: inout Xoshiro256StarStar) -> Tail {
+        Tail(millis: millis, high: UInt16(truncatingIfNeeded: generator.next() as UInt64) & 0x0FFF, low: generator.next() & lowMask)
     }
 
     /// The previous tail plus a random step of up to 2^32, or nil when the 74 bits would overflow (then the next
     /// millisecond starts; at up to 2^32 per id that takes over 2^40 ids in one millisecond).
-    private static func advanced(_ previous: Tail) -> Tail? {
+    private static func advanced(_ previous: Tail, _ generator: inout Xoshiro256StarStar) -> Tail? {
         var next = previous
-        next.low += UInt64.random(in: 1...(1 << 32))
+        next.low += UInt64.random(in: 1...(1 << 32), using: &generator)
         if next.low > lowMask {
             next.low &= lowMask
             next.high += 1
@@ -67,6 +74,31 @@ public enum Identifier {
 
     public static func isWellFormed(_ text: String) -> Bool {
         text.count == 36 && UUID(uuidString: text) != nil
+    }
+}
+
+/// xoshiro256** (Blackman and Vigna): a fast 64-bit generator with 256 bits of state, for random bits that must
+/// be unique rather than unpredictable.
+struct Xoshiro256StarStar: RandomNumberGenerator {
+    private var s0, s1, s2, s3: UInt64
+
+    init(seededFrom seed: some RandomNumberGenerator) {
+        var seed = seed
+        repeat {
+            (s0, s1, s2, s3) = (seed.next(), seed.next(), seed.next(), seed.next())
+        } while s0 | s1 | s2 | s3 == 0
+    }
+
+    mutating func next() -> UInt64 {
+        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
+        let t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = s3 << 45 | s3 >> 19
+        return result
     }
 }
 
