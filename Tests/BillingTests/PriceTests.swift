@@ -40,6 +40,9 @@ import Testing
         #expect(ShippedPrices.price(for: "models/gemini-2.0-flash")?.outputPerMillion == 400_000)
         #expect(ShippedPrices.price(for: "gpt-fake") == nil)
         #expect(ShippedPrices.price(for: "gpt-4oo") == nil)
+        // Looked up again (from the memo), the answers stay the same.
+        #expect(ShippedPrices.price(for: "gpt-4o-2024-08-06") == dated)
+        #expect(ShippedPrices.price(for: "gpt-fake") == nil)
         // Every row parses (the table is hand-written).
         for model in ShippedPrices.table.keys { #expect(ShippedPrices.price(for: model) != nil, "\(model)") }
     }

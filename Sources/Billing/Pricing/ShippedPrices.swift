@@ -1,4 +1,5 @@
 import Core
+import NIOConcurrencyHelpers
 
 /// List prices of widely used models, in credits (= US dollars at the default display currency) per million
 /// tokens, taken from the providers' public price pages on the date below. Operators override any of them with
@@ -37,6 +38,20 @@ enum ShippedPrices {
 
     /// Exact name, else the longest listed name the model extends with a dash (`gpt-4o-2024-08-06` → `gpt-4o`).
     static func price(for model: String) -> Price? {
+        if let known = looked.withLockedValue({ $0[model] }) { return known }
+        let price = lookUp(model)
+        // Names come from requests: the memo is bounded, and starts over when full.
+        looked.withLockedValue { looked in
+            if looked.count >= 1_024 { looked.removeAll(keepingCapacity: true) }
+            looked[model] = .some(price)
+        }
+        return price
+    }
+
+    /// Prices already looked up, by the name asked for (nil: not listed): the prefix search allocates per entry.
+    private static let looked = NIOLockedValueBox<[String: Price?]>([:])
+
+    private static func lookUp(_ model: String) -> Price? {
         var name = model.lowercased()
         if let slash = name.lastIndex(of: "/") { name = String(name[name.index(after: slash)...]) }
         if name.hasPrefix("models/") { name = String(name.dropFirst(7)) }

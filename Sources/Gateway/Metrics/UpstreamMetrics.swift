@@ -71,10 +71,15 @@ public final class UpstreamMetrics: Service, Sendable {
         pending.withLockedValue { change(&$0[BucketKey(target: target, bucket: bucket), default: MetricBucket()]) }
     }
 
+    /// Marks an upstream as routed to by this instance (its shared figures are then kept fresh here).
+    func watch(_ target: Target) {
+        watched.withLockedValue { $0[target] = EpochMillis.now() / 1_000 }
+    }
+
     /// The window's figures for one upstream: shared snapshot plus local unflushed counts.
     public func stats(_ target: Target) -> UpstreamStats {
         let now = currentBucket()
-        watched.withLockedValue { $0[target] = EpochMillis.now() / 1_000 }
+        watch(target)
         let oldest = now - Int64(windowBuckets) + 1
         var byAge: [Int: MetricBucket] = [:]
         for (index, bucket) in snapshot.withLockedValue({ $0[target] ?? [:] }) where index >= oldest && index <= now {
