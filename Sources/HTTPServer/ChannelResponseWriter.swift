@@ -32,7 +32,8 @@ struct ChannelResponseWriter: ResponseBodyWriter {
         if channel.isWritable {
             send(head, .body(buffer), flush: flush)
         } else {
-            // Backpressure: the connection's buffer is full; wait until this part has gone out.
+            // Backpressure: the connection's buffer is full; wait until this part has gone out (flushed with it).
+            unflushed = 0
             if let head { channel.write(HTTPResponsePart.head(head), promise: nil) }
             try await channel.writeAndFlush(HTTPResponsePart.body(buffer)).get()
         }
