@@ -5,6 +5,11 @@
 # speed over STREAMS connections (churn), and STREAMS streams held open at once against a slow upstream
 # (Benchmarks/slow-upstream.py: 20 frames 250 ms apart, so each stream lasts 5 s).
 #
+# Three kinds of load: saturation (wrk, CONNECTIONS connections flat out); a fixed rate of RATE requests/s
+# (default 1,000) from Benchmarks/open-loop.c, arrivals evenly spaced and then Poisson (the same seeded sequence
+# for direct and gateway); and wrk's closed-loop pacing (10 connections, each PACE_MS apart), which sends its
+# requests in bursts (PERFORMANCE.md, "Session 10") and is kept as the harsher figure it was before.
+#
 #   Benchmarks/proxy-overhead.sh            # default: 64 connections, 15 s per run
 #   DURATION=30 CONNECTIONS=128 Benchmarks/proxy-overhead.sh
 #   BIN=/tmp/aihigress-before Benchmarks/proxy-overhead.sh   # an existing binary, no build
@@ -31,6 +36,10 @@ if [[ ${#need[@]} -gt 0 ]]; then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
 
+CC_BIN="$(command -v clang || command -v cc)"
+OPEN_LOOP="$(mktemp -d)/open-loop"
+"$CC_BIN" -O2 -o "$OPEN_LOOP" "$ROOT/Benchmarks/open-loop.c" -lm
+
 if [[ -z "${BIN:-}" ]]; then  # BIN=path: measure an existing binary (e.g. a copy of an earlier build)
     echo "== building release binary" >&2
     swift build -c release --product aihigress >&2
@@ -41,7 +50,7 @@ TMP="$(mktemp -d)"
 source "$ROOT/Benchmarks/fixture.sh"
 cleanup() {
     bench_stop
-    rm -rf "$TMP"
+    rm -rf "$TMP" "$(dirname "$OPEN_LOOP")"
 }
 trap cleanup EXIT
 
@@ -76,10 +85,22 @@ errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(f"{name} {rps:.0f} {lat(50):.3f} {lat(99):.3f} {errors.group(1) if errors else 0}")
 PY
 }
+open_loop() { # name url body arrivals: RATE requests/s for DURATION s after a 1 s warm-up, 32 connections
+    "$OPEN_LOOP" -u "$2" -r "${RATE:-1000}" -d "$DURATION" -c 32 -a "$4" -H "Content-Type: application/json" \
+        -H "Authorization: Bearer $KEY" -b "$3" | python3 -c '
+import sys
+f = dict(kv.split("=") for kv in sys.stdin.read().split())
+print(sys.argv[1], f["rate"], "%.3f" % (float(f["p50"]) / 1000), "%.3f" % (float(f["p99"]) / 1000), f["non2xx"])' "$1"
+}
 # Streaming upstream for the gateway: point the provider's chat path at the canned stream.
 echo "== direct / gateway, non-streaming and streaming ($CONNECTIONS connections, ${DURATION}s each)" >&2
 D=$(run direct "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY")
 G=$(run gateway "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY")
+echo "== direct / gateway at ${RATE:-1000} requests/s: evenly spaced, then Poisson arrivals; then wrk's paced bursts" >&2
+DE=$(open_loop direct_even "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY" even)
+GE=$(open_loop gateway_even "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY" even)
+DR=$(open_loop direct_poisson "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY" poisson)
+GR=$(open_loop gateway_poisson "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY" poisson)
 DP=$(run direct_paced "http://127.0.0.1:$NGINX_PORT/v1/chat/completions" "$BODY" "$TMP/paced.lua" 10)
 GP=$(run gateway_paced "http://127.0.0.1:$GATEWAY_PORT/v1/chat/completions" "$BODY" "$TMP/paced.lua" 10)
 DS=$(run direct_stream "http://127.0.0.1:$NGINX_PORT/v1/stream" "$SBODY")
@@ -126,15 +147,15 @@ print(f"{statistics.median(held)} {max(r for _, r in rows)} {done.group(1) if do
 PY
 )
 
-python3 - "$D" "$G" "$DS" "$GS" "$DP" "$GP" "$PEAK" "$STREAM_RPS" "$STREAMS" $HELD <<'PY'
+python3 - "$D" "$G" "$DS" "$GS" "$DE" "$GE" "$DR" "$GR" "$DP" "$GP" "$PEAK" "$STREAM_RPS" "$STREAMS" $HELD <<'PY'
 import sys
-rows = [r.split() for r in sys.argv[1:7]]
-peak_kb, stream_rps, streams = int(sys.argv[7]), sys.argv[8], sys.argv[9]
-held_kb, held_peak_kb, held_done = float(sys.argv[10]), int(sys.argv[11]), sys.argv[12]
-print(f"{'run':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
+rows = [r.split() for r in sys.argv[1:11]]
+peak_kb, stream_rps, streams = int(sys.argv[11]), sys.argv[12], sys.argv[13]
+held_kb, held_peak_kb, held_done = float(sys.argv[14]), int(sys.argv[15]), sys.argv[16]
+print(f"{'run':<18}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
 for name, rps, p50, p99, err in rows:
-    print(f"{name:<16}{rps:>10}{p50:>10}{p99:>10}{err:>9}")
-for a, b in ((0, 1), (2, 3), (4, 5)):
+    print(f"{name:<18}{rps:>10}{p50:>10}{p99:>10}{err:>9}")
+for a, b in ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9)):
     d, g = rows[a], rows[b]
     print(f"{g[0]}/{d[0]}: throughput x{float(g[1])/float(d[1]):.2f}, p50 +{float(g[2])-float(d[2]):.3f} ms, p99 +{float(g[3])-float(d[3]):.3f} ms")
 print(f"{streams} connections of short streams (churn): peak RSS {peak_kb/1024:.0f} MB, {stream_rps} streams/s")
