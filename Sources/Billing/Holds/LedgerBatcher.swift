@@ -1,6 +1,7 @@
 import Core
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import SQLKit
 
 /// Group commit for the two postings every proxied request makes: its hold and its settlement. Operations that
@@ -81,9 +82,9 @@ final class LedgerBatcher: Sendable {
     /// Queues the operation for the next transaction; `completion` runs once it is applied or has failed.
     ///
     /// A hold starts a transaction at once. A settlement is queued as its response is about to be written, so a
-    /// transaction it starts begins `settlementDelay` later, on the ledger thread's timer: by then the response has
-    /// left (yielding a fixed number of times did not guarantee that), and settlements and holds arriving in the
-    /// meantime share the transaction.
+    /// transaction it starts begins `settlementDelay` later, on a timer of the caller's event loop: by then the
+    /// response has left (yielding a fixed number of times did not guarantee that), and settlements and holds
+    /// arriving in the meantime share the transaction.
     func enqueue(_ operation: Operation, completion: @escaping Completion) {
         let isHold = if case .hold = operation { true } else { false }
         let start = state.withLockedValue { state -> Start in
@@ -104,8 +105,14 @@ final class LedgerBatcher: Sendable {
         case .now:
             Task(executorPreference: Self.writer) { await self.drain() }
         case .later:
-            // On the writer's own thread: the timer wakes no event loop, and the drain it starts is already there.
-            Self.writer.schedule(in: Self.settlementDelay) { self.startDeferred() }
+            // On the caller's event loop: arming a timer there is a syscall on the same thread, where waking the
+            // writer's thread to arm it there wakes another thread — which can take the vCPU the caller's response is
+            // about to be written from (it was on every other request's path). The drain still runs on the writer.
+            if let loop = MultiThreadedEventLoopGroup.currentEventLoop {
+                loop.scheduleTask(in: Self.settlementDelay) { self.startDeferred() }
+            } else {
+                Self.writer.schedule(in: Self.settlementDelay) { self.startDeferred() }
+            }
         }
     }
 
