@@ -55,11 +55,12 @@ static void die(const char *what) {
     exit(2);
 }
 
-// xorshift64*: a fixed seed gives direct and gateway runs the same arrival sequence and connection choices.
-static uint64_t rngState = 0x9E3779B97F4A7C15ull;
-static double uniform(void) {
-    rngState ^= rngState >> 12; rngState ^= rngState << 25; rngState ^= rngState >> 27;
-    return (double)((rngState * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+// xorshift64*: a fixed seed gives direct and gateway runs the same arrival sequence. Connection choices draw
+// from a stream of their own, so how many connections happen to be idle cannot shift the arrivals.
+static uint64_t arrivalState = 0x9E3779B97F4A7C15ull, choiceState = 0xD1B54A32D192ED03ull;
+static double uniform(uint64_t *state) {
+    *state ^= *state >> 12; *state ^= *state << 25; *state ^= *state >> 27;
+    return (double)((*state * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 
 static int openConnection(const struct sockaddr_in *address) {
@@ -130,7 +131,7 @@ int main(int argc, char **argv) {
         case 'd': duration = atof(optarg); break;
         case 'a': arrivals = optarg; break;
         case 'c': connectionCount = atoi(optarg); break;
-        case 's': rngState = strtoull(optarg, NULL, 10) | 1; break;
+        case 's': arrivalState = strtoull(optarg, NULL, 10) | 1; break;
         case 'H': strncat(headers, optarg, sizeof headers - strlen(headers) - 3); strcat(headers, "\r\n"); break;
         case 'b': body = optarg; break;
         case 'w': warmup = atof(optarg); break;
@@ -174,7 +175,7 @@ int main(int argc, char **argv) {
         uint64_t now = nowNs();
         while (next <= now && next < stop) {  // everything due by now
             if (idleCount > 0) {
-                int pick = (int)(uniform() * idleCount);
+                int pick = (int)(uniform(&choiceState) * idleCount);
                 int index = idle[pick];
                 idle[pick] = idle[--idleCount];
                 sendRequest(&connections[index], nowNs());
@@ -183,7 +184,7 @@ int main(int argc, char **argv) {
                 if (waitingTail == 1000000) { fprintf(stderr, "too far behind schedule\n"); return 2; }
                 waiting[waitingTail++] = next;
             }
-            next += strcmp(arrivals, "poisson") == 0 ? (uint64_t)(-log(1 - uniform()) * gapNs) : (uint64_t)gapNs;
+            next += strcmp(arrivals, "poisson") == 0 ? (uint64_t)(-log(1 - uniform(&arrivalState)) * gapNs) : (uint64_t)gapNs;
         }
         if (next >= stop && idleCount == connectionCount && waitingHead == waitingTail) break;
         if (next < stop) {

@@ -166,6 +166,23 @@ import TestSupport
         }
     }
 
+    /// A client hanging up cancels its upstream call; that is not the provider failing, so however many clients
+    /// leave, the provider must not cool down (it once did after three, answering everyone 503 for minutes).
+    @Test func clientsLeavingBeforeTheAnswerDoNotCoolTheProviderDown() async throws {
+        try await GatewayHarness.withRunning { h in
+            h.openai.setBehavior(.delayHead(.seconds(3)))
+            let (path, body) = Ingress.chat.request(model: "oa/gpt-fake", prompt: "never mind", stream: false)
+            for _ in 0..<5 {
+                try await StreamPeek.sendThenHangUp(port: h.server.port, path: path, key: h.key, body: JSONText.render(body), wait: .milliseconds(300))
+            }
+            #expect(h.openai.completions.count == 5, "each request reached the provider before its client left")
+            try await Task.sleep(for: .milliseconds(300))  // the last hang-up's cancellation lands
+            h.openai.setBehavior(.normal)
+            let reply = try await post(h, path, body)
+            #expect(reply.status == 200, "\(reply.body)")
+        }
+    }
+
     @Test func nativeResponsesArePassedThroughVerbatim() async throws {
         try await GatewayHarness.withRunning(openAIServesResponses: true) { h in
             let body: JSONValue = .object(["model": .string("gpt-fake"), "input": .string("native please"), "store": .bool(false)])

@@ -1,8 +1,9 @@
 import Foundation
 
-/// Opens a streaming request on a raw socket, reads until some body bytes arrived, then hangs up — a client that
-/// goes away mid-stream.
+/// Requests on a raw socket that the client abandons: mid-stream, or before any answer.
 enum StreamPeek {
+    /// Opens a streaming request, reads until some body bytes arrived, then hangs up — a client that goes away
+    /// mid-stream.
     static func readThenDisconnect(port: Int, path: String, key: String, body: String, minimumBytes: Int = 300) throws -> String {
         let fd = try LoopbackSocket.connect(port: port)
         defer { close(fd) }
@@ -16,5 +17,14 @@ enum StreamPeek {
             received += buffer[..<n]
         }
         return String(decoding: received, as: UTF8.self)
+    }
+
+    /// Sends a request, waits `wait`, then hangs up without reading — a client that gives up before the answer.
+    static func sendThenHangUp(port: Int, path: String, key: String, body: String, wait: Duration) async throws {
+        let fd = try LoopbackSocket.connect(port: port)
+        defer { close(fd) }
+        let all = Array(LoopbackSocket.postHead(path: path, key: key, contentLength: body.utf8.count).utf8) + Array(body.utf8)
+        _ = all.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        try await Task.sleep(for: wait)
     }
 }

@@ -196,6 +196,12 @@ public final class ProxyEngine: Sendable {
                     await resilience.succeeded(provider: provider, key: key)
                     return response
                 } catch {
+                    // The client went away (closing its connection cancels this task), which cancelled the call:
+                    // the provider did not fail, so nothing counts against it and no other candidate is tried.
+                    if Task.isCancelled {
+                        attempt.finish(.neutral)
+                        throw CancellationError()
+                    }
                     let failure = UpstreamFailure.classify(error)
                     attempt.finish(failure.countsAgainst(provider) ? .failed : .neutral)
                     lastFailure = failure
