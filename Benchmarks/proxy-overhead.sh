@@ -36,10 +36,6 @@ if [[ ${#need[@]} -gt 0 ]]; then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
 
-CC_BIN="$(command -v clang || command -v cc)"
-OPEN_LOOP="$(mktemp -d)/open-loop"
-"$CC_BIN" -O2 -o "$OPEN_LOOP" "$ROOT/Benchmarks/open-loop.c" -lm
-
 if [[ -z "${BIN:-}" ]]; then  # BIN=path: measure an existing binary (e.g. a copy of an earlier build)
     echo "== building release binary" >&2
     swift build -c release --product aihigress >&2
@@ -50,9 +46,11 @@ TMP="$(mktemp -d)"
 source "$ROOT/Benchmarks/fixture.sh"
 cleanup() {
     bench_stop
-    rm -rf "$TMP" "$(dirname "$OPEN_LOOP")"
+    rm -rf "$TMP"
 }
 trap cleanup EXIT
+OPEN_LOOP="$TMP/open-loop"
+"$(command -v clang || command -v cc)" -O2 -o "$OPEN_LOOP" "$ROOT/Benchmarks/open-loop.c" -lm
 
 bench_start_upstream
 bench_prepare_gateway

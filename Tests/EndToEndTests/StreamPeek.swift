@@ -5,10 +5,8 @@ enum StreamPeek {
     /// Opens a streaming request, reads until some body bytes arrived, then hangs up — a client that goes away
     /// mid-stream.
     static func readThenDisconnect(port: Int, path: String, key: String, body: String, minimumBytes: Int = 300) throws -> String {
-        let fd = try LoopbackSocket.connect(port: port)
+        let fd = try post(port: port, path: path, key: key, body: body)
         defer { close(fd) }
-        let all = Array(LoopbackSocket.postHead(path: path, key: key, contentLength: body.utf8.count).utf8) + Array(body.utf8)
-        _ = all.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while received.count < minimumBytes {
@@ -21,10 +19,16 @@ enum StreamPeek {
 
     /// Sends a request, waits `wait`, then hangs up without reading — a client that gives up before the answer.
     static func sendThenHangUp(port: Int, path: String, key: String, body: String, wait: Duration) async throws {
-        let fd = try LoopbackSocket.connect(port: port)
+        let fd = try post(port: port, path: path, key: key, body: body)
         defer { close(fd) }
+        try await Task.sleep(for: wait)
+    }
+
+    /// Connects and sends the request whole; the caller reads (or not) and closes the socket.
+    private static func post(port: Int, path: String, key: String, body: String) throws -> Int32 {
+        let fd = try LoopbackSocket.connect(port: port)
         let all = Array(LoopbackSocket.postHead(path: path, key: key, contentLength: body.utf8.count).utf8) + Array(body.utf8)
         _ = all.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        try await Task.sleep(for: wait)
+        return fd
     }
 }

@@ -90,7 +90,10 @@ public struct EdgeMiddleware: RouterMiddleware {
         case is CancellationError:
             // The client closed its connection mid-request (which cancels the request's task): no one reads this
             // answer, and the access log shows nginx's 499 rather than an error of ours.
-            return APIError(HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), .invalidRequest, "the client closed the connection", code: "client_closed_request")
+            return APIError(
+                HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"), .invalidRequest, "the client closed the connection",
+                code: "client_closed_request"
+            )
         default:
             break
         }
