@@ -18,7 +18,8 @@
 #   BILLING_MODE=meter Benchmarks/proxy-overhead.sh          # no credit holds on the request path (default: enforce)
 #   HELD_PROMPT_KB=48 Benchmarks/proxy-overhead.sh           # held streams carry a 48 KB prompt (default: a short one)
 #
-# Installs wrk and nginx with apt-get when missing. Everything runs on 127.0.0.1 and stops by itself.
+# Installs wrk and nginx (and, when it builds, the build's libhiredis-dev) with apt-get when missing. Everything
+# runs on 127.0.0.1 and stops by itself.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,6 +31,11 @@ THREADS="${THREADS:-2}"
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+# The build links hiredis (Sources/CHiredis); an existing BIN needs neither.
+if [[ -z "${BIN:-}" ]]; then
+    dpkg-query -W -f='${Status}' libhiredis-dev 2>/dev/null | grep -q "install ok installed" || need+=(libhiredis-dev)
+    command -v pkg-config >/dev/null || need+=(pkg-config)
+fi
 if [[ ${#need[@]} -gt 0 ]]; then
     SUDO=(); [[ $EUID -ne 0 ]] && SUDO=(sudo)
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null

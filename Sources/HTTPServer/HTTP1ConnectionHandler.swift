@@ -4,19 +4,21 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Serves one HTTP/1.1 connection from its channel pipeline: a request's body is gathered in the handler (up to
 /// `gatherLimit`, streamed to the route beyond it), the route runs in one task per request, and the response is
-/// written straight to the channel. Hummingbird's own connection handling runs a task per connection reading
-/// through async sequences, which costs several task switches and event-loop ticks per request (PERFORMANCE.md).
+/// written straight to the channel as bytes (`HTTP1ResponseWire`). Hummingbird's own connection handling runs a
+/// task per connection reading through async sequences, which costs several task switches and event-loop ticks
+/// per request; its HTTP-types codec and connection-state handler cost two more handlers per part (PERFORMANCE.md).
 ///
 /// Requests on a connection are answered in order: parts of a pipelined request that arrive while one is in
 /// progress wait in `queued`, and reading stops until they are taken.
 final class HTTP1ConnectionHandler<Responder: HTTPResponder>: ChannelDuplexHandler, RemovableChannelHandler
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
-    typealias InboundIn = HTTPRequestPart
+    typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias OutboundOut = IOData
 
     private enum Reading {
         /// Waiting for the next request's head.
@@ -38,8 +40,13 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     private var gathered: ByteBuffer?
     /// Set while the handler is in a pipeline; calls from tasks hop to the loop and use it there.
     private var context: ChannelHandlerContext?
-    private var queued = CircularBuffer<HTTPRequestPart>()
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    /// Set by the client (`Connection: close`, HTTP/1.0 without keep-alive), by a response whose end only the
+    /// close can mark, or by a graceful shutdown.
     private var closeAfterResponse = false
+    /// What the request being answered asked for, and how its response's body is framed.
+    private var answering = HTTP1ResponseWire.Request()
+    private var framing = HTTP1ResponseWire.Framing.none
     private var started = 0
     private var ended = 0
     private var task: Task<Void, Never>?
@@ -63,8 +70,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         self.context = context
     }
 
-    /// The connection closed (Hummingbird's connection-state handler before this one does not pass
-    /// `channelInactive` on; removal happens for every handler when the channel closes).
+    /// The connection closed (removal happens for every handler when the channel closes).
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         task?.cancel()
@@ -85,9 +91,15 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         }
     }
 
-    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (reading, part) {
-        case (.head, .head(let head)):
+        case (.head, .head(let nioHead)):
+            guard let head = try? HTTPRequest(nioHead, secure: false, splitCookie: false) else {
+                refuseUnparsable(context: context)
+                return
+            }
+            answering = .init(isHead: nioHead.method == .HEAD, isHTTP10: nioHead.version.major == 1 && nioHead.version.minor == 0)
+            if !nioHead.isKeepAlive { closeAfterResponse = true }
             if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > gatherLimit {
                 startStreaming(head, first: nil, context: context)
             } else {
@@ -141,7 +153,6 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     /// Runs the route for one request in a task of its own, then writes its response.
     private func start(_ head: HTTPRequest, body: RequestBody, context: ChannelHandlerContext) {
         started += 1
-        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { closeAfterResponse = true }
         let number = started
         let channel = context.channel
         let responder = self.responder
@@ -181,8 +192,42 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     // MARK: Outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(data, promise: promise)
-        if case .end = unwrapOutboundIn(data) { responseEnded(context: context) }
+        switch unwrapOutboundIn(data) {
+        case .head(let response):
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            framing = HTTP1ResponseWire.head(response, answering: answering, closing: closeAfterResponse, into: &buffer)
+            if framing == .untilClose { closeAfterResponse = true }
+            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+        case .body(let part):
+            switch framing {
+            case .none:
+                promise?.succeed(())
+            case .fixed, .untilClose:
+                context.write(wrapOutboundOut(.byteBuffer(part)), promise: promise)
+            case .chunked:
+                // An empty chunk would end the body.
+                guard part.readableBytes > 0 else {
+                    promise?.succeed(())
+                    return
+                }
+                let chunk = HTTP1ResponseWire.chunk(part, allocator: context.channel.allocator)
+                if let data = chunk.data, let trailer = chunk.trailer {
+                    context.write(wrapOutboundOut(.byteBuffer(chunk.header)), promise: nil)
+                    context.write(wrapOutboundOut(.byteBuffer(data)), promise: nil)
+                    context.write(wrapOutboundOut(.byteBuffer(trailer)), promise: promise)
+                } else {
+                    context.write(wrapOutboundOut(.byteBuffer(chunk.header)), promise: promise)
+                }
+            }
+        case .end(let trailers):
+            if framing == .chunked {
+                context.write(wrapOutboundOut(.byteBuffer(HTTP1ResponseWire.lastChunk(trailers, allocator: context.channel.allocator))), promise: promise)
+            } else if let promise {
+                context.write(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: promise)
+            }
+            framing = .none
+            responseEnded(context: context)
+        }
     }
 
     private func responseEnded(context: ChannelHandlerContext) {
@@ -227,20 +272,39 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
 
     /// A client that closes its side has gone (no HTTP client half-closes to wait for a response): like nginx, the
     /// request in progress is abandoned — its task is cancelled, which cancels the upstream call.
+    ///
+    /// Graceful shutdown (`ChannelShouldQuiesceEvent`) closes an idle connection now and a busy one after its
+    /// response has ended.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
             context.close(promise: nil)
+        } else if event is ChannelShouldQuiesceEvent {
+            if case .head = reading, !responding, queued.isEmpty {
+                context.close(promise: nil)
+            } else {
+                closeAfterResponse = true
+            }
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is HTTPParserError, !responding {
-            logger.debug("HTTP parse error, closing connection")
-            let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            refuseUnparsable(context: context)
+        } else {
+            context.close(promise: nil)
         }
+    }
+
+    /// A request that cannot be read (malformed, or a head HTTP types refuse): 400 and close, unless a response is
+    /// already under way (then only the close).
+    private func refuseUnparsable(context: ChannelHandlerContext) {
+        if !responding {
+            logger.debug("unparsable HTTP request, closing connection")
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(HTTP1ResponseWire.badRequest(allocator: context.channel.allocator))), promise: nil)
+        }
+        reading = .discarding
         context.close(promise: nil)
     }
 }

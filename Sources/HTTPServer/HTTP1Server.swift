@@ -3,11 +3,11 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypesHTTP1
 
-/// Hummingbird's HTTP/1.1 child channel with our own request handling at the end of the pipeline
-/// (`HTTP1ConnectionHandler`): the same decoder, encoder, limits and connection-state handler (idle and graceful
-/// shutdown), and the same routers, middleware and responses.
+/// Hummingbird's HTTP/1.1 child channel reduced to NIO's request decoder (with Hummingbird's limits) and our own
+/// request handling (`HTTP1ConnectionHandler`), which converts request heads to HTTP types itself, writes responses
+/// as bytes, and does the graceful-shutdown part of Hummingbird's connection-state handler (it had no idle
+/// timeout set). Routers, middleware and responses are Hummingbird's.
 public struct HTTP1Server<Responder: HTTPResponder>: ServerChildChannel
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     /// The connection lives in its pipeline; Hummingbird's per-connection task has nothing left to do.
@@ -42,13 +42,9 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             limits.maxHeaderListSize = decoder.maxHeaderListSize
             limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits
-            )
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            // NIO's request decoder; responses are written as bytes by the connection handler (no encoder).
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
             try pipeline.addHandlers(additionalChannelHandlers())
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             try pipeline.addHandler(HTTP1ConnectionHandler(responder: responder, logger: self.logger, gatherLimit: gatherLimit))
             return Connection(channel: channel)
         }

@@ -109,6 +109,73 @@ import TestSupport
         await #expect(throws: PlainHTTP1Error.readTimeout) { _ = try await text(response) }
     }
 
+    @Test func aBodyThatKeepsArrivingIsNotTimedOutHoweverLongItLasts() async throws {
+        // Six parts 100 ms apart: 600 ms in all, against a 250 ms read timeout that only a silent gap may exceed.
+        let server = try await ScriptedHTTPServer.start { _, _ in .trickle(parts: 6, every: .milliseconds(100)) }
+        defer { Task { await server.stop() } }
+        let response = try await post(server, readTimeout: .milliseconds(250))
+        #expect(try await text(response) == "xxxxxx")
+    }
+
+    @Test func aReusedConnectionTimesOutOnItsOwnCallsDeadline() async throws {
+        // The first call leaves the connection's timer set for its own (5 s) deadline; the second call's much
+        // earlier one must still fire on time.
+        let server = try await ScriptedHTTPServer.start { _, request in request == 0 ? .json("{}") : .delayedJSON("{}", .seconds(3)) }
+        defer { Task { await server.stop() } }
+        #expect(try await text(try await post(server)) == "{}")
+        let started = ContinuousClock.now
+        await #expect(throws: PlainHTTP1Error.firstByteTimeout) { _ = try await post(server, firstByteTimeout: .milliseconds(150)) }
+        #expect(started.duration(to: .now) < .seconds(1))
+        #expect(server.connections == 1)
+    }
+
+    @Test func aGatheredBodyComesWholeAndOneTooLargeOrStalledFails() async throws {
+        // The first connection answers whole, then too much; the call after that is on a new connection, which stalls.
+        let server = try await ScriptedHTTPServer.start { connection, request in
+            switch (connection, request) {
+            case (0, 0): .trickle(parts: 5, every: .milliseconds(20))
+            case (0, _): .stream(chunks: 64, size: 1024)
+            default: .headThenStall
+            }
+        }
+        defer { Task { await server.stop() } }
+        let target = try #require(PlainHTTP1Client.Target(url: server.baseURL + "/v1/chat/completions"))
+        func call(upTo limit: Int) async throws -> PlainHTTP1Response {
+            try await client.execute(
+                target, method: .POST, headers: [:], body: ByteBuffer(), connectTimeout: .seconds(2), firstByteTimeout: .seconds(2),
+                readTimeout: .milliseconds(300), gatherUpTo: limit
+            )
+        }
+        let whole = try await call(upTo: 1024)
+        guard case .whole(let body) = whole.body else {
+            Issue.record("the body was not gathered")
+            return
+        }
+        #expect(String(buffer: body) == "xxxxx")
+        #expect(try await text(whole) == "xxxxx")
+        await #expect(throws: PlainHTTP1Error.responseTooLarge) { _ = try await call(upTo: 10_000) }
+        for _ in 0..<100 where server.closedConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.closedConnections == 1, "a body left half-read closes its connection")
+        await #expect(throws: PlainHTTP1Error.readTimeout) { _ = try await call(upTo: 1024) }
+        #expect(server.connections == 2)
+    }
+
+    @Test func headersThatWouldSplitTheRequestAreRefusedBeforeAnythingIsSent() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .json("{}") }
+        defer { Task { await server.stop() } }
+        let target = try #require(PlainHTTP1Client.Target(url: server.baseURL + "/v1/chat/completions"))
+        for headers in [HTTPHeaders([("authorization", "Bearer k\r\nx-injected: 1")]), HTTPHeaders([("bad name", "v")]), HTTPHeaders([("x", "a\u{0}b")])] {
+            await #expect(throws: PlainHTTP1Error.invalidRequestHeader) {
+                _ = try await client.execute(
+                    target, method: .POST, headers: headers, body: ByteBuffer(), connectTimeout: .seconds(2), firstByteTimeout: .seconds(2),
+                    readTimeout: .seconds(2)
+                )
+            }
+        }
+        #expect(server.connections == 0)
+        #expect(PlainHTTP1Client.areValid(HTTPHeaders([("x-api-key", "sk-abc\tdef"), ("anthropic-version", "2023-06-01")])))
+    }
+
     @Test func aSlowReaderHoldsTheUpstreamBackAndLeavingEarlyClosesTheConnection() async throws {
         let chunk = 64 * 1024, chunks = 1024  // 64 MB on offer
         let server = try await ScriptedHTTPServer.start { _, _ in .stream(chunks: chunks, size: chunk) }

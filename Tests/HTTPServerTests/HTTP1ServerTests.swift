@@ -89,6 +89,62 @@ import Testing
         }
     }
 
+    /// Graceful shutdown closes an idle connection at once and lets a response in progress finish first.
+    @Test func shutdownClosesIdleConnectionsAndFinishesTheResponseInProgress() async throws {
+        try await TestServer.run { port, routes in
+            let idle = try await RawHTTPConnection.connect(port: port)
+            try await idle.send("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await idle.waitFor("the idle connection's answer") { $0.hasSuffix("PLAIN-OK") }
+            let busy = try await RawHTTPConnection.connect(port: port)
+            try await busy.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await busy.waitFor("the first part") { $0.contains("first part") }
+            await routes.startShutdown()
+            try await idle.waitUntilClosed()
+            #expect(!busy.closedByServer)
+            routes.releaseStream()
+            try await busy.waitUntilClosed()
+            #expect(busy.text.contains("second part") && busy.text.hasSuffix("0\r\n\r\n"))
+        }
+    }
+
+    /// An HTTP/1.0 client cannot read chunked encoding: a body of unknown length goes as is and the close ends it;
+    /// one that asked for keep-alive keeps its connection when the length is known.
+    @Test func http10ClientsGetBodiesTheyCanRead() async throws {
+        try await TestServer.run { port, routes in
+            let streamed = try await RawHTTPConnection.connect(port: port)
+            try await streamed.send("GET /stream HTTP/1.0\r\n\r\n")
+            try await streamed.waitFor("the first part") { $0.contains("first part") }
+            routes.releaseStream()
+            try await streamed.waitUntilClosed()
+            let text = streamed.text.lowercased()
+            #expect(text.hasPrefix("http/1.1 200 ok"))
+            #expect(!text.contains("transfer-encoding") && text.contains("connection: close"))
+            #expect(text.hasSuffix("\r\n\r\nfirst part\nsecond part\n"))
+
+            let kept = try await RawHTTPConnection.connect(port: port)
+            try await kept.send("GET /plain HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            try await kept.waitFor("the first answer") { $0.hasSuffix("PLAIN-OK") }
+            #expect(kept.text.lowercased().contains("connection: keep-alive"))
+            try await kept.send("GET /plain HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            try await kept.waitFor("the second answer") { $0.occurrences(of: "PLAIN-OK") == 2 }
+            #expect(!kept.closedByServer)
+            await kept.close()
+        }
+    }
+
+    /// A HEAD answer carries the headers a GET would and no body, so the next response on the connection is read
+    /// from its own first byte.
+    @Test func headAnswersCarryNoBody() async throws {
+        try await TestServer.run { port, _ in
+            let connection = try await RawHTTPConnection.connect(port: port)
+            try await connection.send("HEAD /plain HTTP/1.1\r\nHost: x\r\n\r\nGET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+            let text = try await connection.waitFor("both answers") { $0.hasSuffix("PLAIN-OK") }
+            #expect(text.occurrences(of: "PLAIN-OK") == 1)
+            #expect(text.occurrences(of: "HTTP/1.1 ") == 2)
+            await connection.close()
+        }
+    }
+
     @Test func connectionCloseClosesAfterTheResponse() async throws {
         try await TestServer.run { port, _ in
             let connection = try await RawHTTPConnection.connect(port: port)
@@ -136,8 +192,13 @@ final class TestRoutes: Sendable {
     private let streamGate = AsyncStream<Void>.makeStream()
     private let cancelled = NIOLockedValueBox(false)
 
+    private let shutdown = NIOLockedValueBox<(@Sendable () async -> Void)?>(nil)
+
     var hangCancelled: Bool { cancelled.withLockedValue { $0 } }
     func releaseStream() { streamGate.continuation.yield() }
+    /// Starts the server's graceful shutdown (set by `TestServer.run`).
+    func startShutdown() async { await shutdown.withLockedValue { $0 }?() }
+    func onShutdown(_ start: @escaping @Sendable () async -> Void) { shutdown.withLockedValue { $0 = start } }
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
@@ -200,6 +261,7 @@ enum TestServer {
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+        routes.onShutdown { await group.triggerGracefulShutdown() }
         let running = Task { try await group.run() }
         var ports = ready.stream.makeAsyncIterator()
         let port = await ports.next() ?? 0

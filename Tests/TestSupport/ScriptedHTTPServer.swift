@@ -18,6 +18,8 @@ public final class ScriptedHTTPServer: Sendable {
         case headThenStall
         /// A streamed 200 of `chunks` chunks of `size` bytes, written as fast as the client reads them.
         case stream(chunks: Int, size: Int)
+        /// A streamed 200 of `parts` small parts, one every `interval`.
+        case trickle(parts: Int, every: TimeAmount)
     }
 
     public typealias Script = @Sendable (_ connection: Int, _ request: Int) -> Reply
@@ -107,6 +109,22 @@ public final class ScriptedHTTPServer: Sendable {
                 context.write(wrapOutboundOut(.head(Self.head(length: chunks * size))), promise: nil)
                 streaming = (chunks, size)
                 pump(context: context)
+            case .trickle(let parts, let interval):
+                context.writeAndFlush(wrapOutboundOut(.head(Self.head(length: nil))), promise: nil)
+                trickle(parts, every: interval, context: context)
+            }
+        }
+
+        private func trickle(_ left: Int, every interval: TimeAmount, context: ChannelHandlerContext) {
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: interval) {
+                let (responder, context) = bound.value
+                guard left > 0 else {
+                    context.writeAndFlush(responder.wrapOutboundOut(.end(nil)), promise: nil)
+                    return
+                }
+                context.writeAndFlush(responder.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "x")))), promise: nil)
+                responder.trickle(left - 1, every: interval, context: context)
             }
         }
 

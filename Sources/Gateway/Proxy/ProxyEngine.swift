@@ -232,7 +232,7 @@ public final class ProxyEngine: Sendable {
             builder.url(provider, path: call.path),
             headers: builder.headers(provider, key: call.key, stream: stream, passthrough: call.passthrough ? inbound.relayHeaders : []),
             body: ByteBuffer(bytes: JSONText.bytes(call.body)), connectTimeout: provider.connectTimeout, firstByteTimeout: provider.firstByteTimeout,
-            readTimeout: provider.readTimeout
+            readTimeout: provider.readTimeout, wholeUpTo: stream ? nil : Self.maxUpstreamBody
         )
         guard (200..<300).contains(response.status) else {
             let body = (try? await response.body.collect(upTo: 256 * 1024)) ?? ByteBuffer()

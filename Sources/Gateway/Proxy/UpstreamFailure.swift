@@ -66,6 +66,8 @@ enum UpstreamFailure: Error, Sendable {
             case .closedBeforeResponse: return .connection("connection closed before a response")
             case .closedMidResponse: return .connection("connection closed mid-response")
             case .cancelled: return .connection("cancelled")
+            case .invalidRequestHeader: return .connection("the provider's headers or key hold characters that cannot be sent")
+            case .responseTooLarge: return .malformed("response too large")
             }
         }
         if let client = error as? HTTPClientError {

@@ -57,7 +57,7 @@ struct CandidateResolver: Sendable {
             throw APIError.forbidden("provider '\(model[..<slash])' is not allowed for this API key", code: "provider_not_allowed")
         }
         let visible = reachable.filter { identity.mayUse(providerSlug: $0.slug) }
-        if !model.contains("/"), let logical = registry.logicalModel(named: model, for: identity.orgId) {
+        if !Self.isPinned(model), let logical = registry.logicalModel(named: model, for: identity.orgId) {
             return try Self.candidates(of: logical, among: visible)
         }
         if let slash = model.firstIndex(of: "/"), let pinned = visible.first(where: { $0.slug == model[..<slash] }) {
@@ -83,7 +83,7 @@ struct CandidateResolver: Sendable {
 
     /// The logical model a bare name means for the organisation, if any.
     func logicalModel(_ model: String, orgId: String) -> LogicalModel? {
-        model.contains("/") ? nil : registry.logicalModel(named: model, for: orgId)
+        Self.isPinned(model) ? nil : registry.logicalModel(named: model, for: orgId)
     }
 
     /// Providers the organisation can see that serve the model (or the logical model's upstreams) but cannot be
@@ -134,6 +134,11 @@ struct CandidateResolver: Sendable {
             )
         }
         return usable
+    }
+
+    /// `provider/model`. A byte scan: with Foundation imported, `contains("/")` went through `NSString` (~1 % of a request).
+    static func isPinned(_ model: String) -> Bool {
+        model.utf8.contains(UInt8(ascii: "/"))
     }
 
     /// A key allowed `gpt-4o` may use `openai/gpt-4o` too; a key allowed only `openai/gpt-4o` may not use other providers.

@@ -94,15 +94,20 @@ final class PlainHTTP1Client: Sendable {
     }
 
     /// Sends the request and returns once the response head has arrived (within `firstByteTimeout`); the body
-    /// then streams, each read within `readTimeout` of the last.
+    /// then streams, each read within `readTimeout` of the last. With `gatherUpTo`, returns once the whole body
+    /// (at most that many bytes, else `responseTooLarge`) has arrived instead.
     func execute(
         _ target: Target, method: HTTPMethod, headers: HTTPHeaders, body: ByteBuffer, connectTimeout: TimeAmount, firstByteTimeout: TimeAmount,
-        readTimeout: TimeAmount
+        readTimeout: TimeAmount, gatherUpTo: Int? = nil
     ) async throws -> PlainHTTP1Response {
+        guard Self.areValid(headers) else { throw PlainHTTP1Error.invalidRequestHeader }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path, headers: headers)
         head.headers.replaceOrAdd(name: "host", value: target.hostHeader)
         head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
-        let call = Call(head: head, body: body, target: target, connectTimeout: connectTimeout, firstByteTimeout: firstByteTimeout, readTimeout: readTimeout)
+        let call = Call(
+            head: head, body: body, target: target, connectTimeout: connectTimeout, firstByteTimeout: firstByteTimeout, readTimeout: readTimeout,
+            gatherUpTo: gatherUpTo
+        )
         // A caller off the group's loops (not the server, whose tasks run on them) gets the loop its upstream hashes
         // to, so its calls to one upstream share one pool.
         let loop = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] != nil ? $0 : nil }
@@ -115,6 +120,21 @@ final class PlainHTTP1Client: Sendable {
         }
     }
 
+    /// What NIO's outbound header validation checks: names are tokens, values hold no control characters but tab
+    /// (a CR or LF in a configured header or key would otherwise split the request).
+    static func areValid(_ headers: HTTPHeaders) -> Bool {
+        headers.allSatisfy { name, value in
+            !name.isEmpty && name.utf8.allSatisfy(isTokenByte) && value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
+        }
+    }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
     private struct Call: Sendable {
         let head: HTTPRequestHead
         let body: ByteBuffer
@@ -122,6 +142,7 @@ final class PlainHTTP1Client: Sendable {
         let connectTimeout: TimeAmount
         let firstByteTimeout: TimeAmount
         let readTimeout: TimeAmount
+        let gatherUpTo: Int?
     }
 
     /// Where a call is when its task is cancelled: not yet sending, or sending on this connection.
@@ -148,7 +169,10 @@ final class PlainHTTP1Client: Sendable {
                         self.checkIn(bound.value, key: call.target.poolKey, on: loop)
                         return
                     }
-                    bound.value.start(call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, promise: promise)
+                    bound.value.start(
+                        call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, gatherUpTo: call.gatherUpTo,
+                        promise: promise
+                    )
                 case .failure(let error):
                     promise.fail(error)
                 }
@@ -181,7 +205,8 @@ final class PlainHTTP1Client: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Headers are checked once per call in `execute` instead of by a validating handler on every write.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(PlainHTTP1Exchange { [weak self] exchange in
                         self?.checkIn(exchange, key: key, on: channel.eventLoop)
                     })

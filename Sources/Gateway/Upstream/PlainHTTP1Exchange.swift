@@ -11,6 +11,10 @@ enum PlainHTTP1Error: Error, Sendable, Equatable {
     case closedBeforeResponse(reused: Bool)
     case closedMidResponse
     case cancelled
+    /// A header name or value that cannot be sent (from the provider's settings or key); nothing was sent.
+    case invalidRequestHeader
+    /// A gathered body grew past the caller's limit.
+    case responseTooLarge
 }
 
 typealias PlainHTTP1Body = NIOThrowingAsyncSequenceProducer<
@@ -18,14 +22,23 @@ typealias PlainHTTP1Body = NIOThrowingAsyncSequenceProducer<
 >
 
 struct PlainHTTP1Response: Sendable {
+    enum Body: Sendable {
+        /// Parts as they arrive, with backpressure.
+        case streamed(PlainHTTP1Body)
+        /// The whole body, gathered on the connection's event loop before the caller resumed.
+        case whole(ByteBuffer)
+    }
+
     let head: HTTPResponseHead
-    let body: PlainHTTP1Body
+    let body: Body
 }
 
 /// The last handler of a pooled keep-alive connection: one request at a time, the whole request written with
 /// one flush (one `writev`: head and body reach the upstream together), the response head handed to the caller
-/// and the body streamed with backpressure (reads stop while the consumer's buffer is full). A response that
-/// ends cleanly on a keep-alive connection returns it to its pool; anything else closes it.
+/// and the body streamed with backpressure (reads stop while the consumer's buffer is full) — or, for a caller
+/// that wants the whole body (a non-streaming answer), gathered here and handed over with the head at the end,
+/// which saves the async sequence and its hops between the loop and the task. A response that ends cleanly on a
+/// keep-alive connection returns it to its pool; anything else closes it.
 final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -34,8 +47,10 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State {
         case idle
-        case awaitingHead(EventLoopPromise<PlainHTTP1Response>)
+        /// `gatherUpTo`: the body is to be gathered, up to this many bytes.
+        case awaitingHead(EventLoopPromise<PlainHTTP1Response>, gatherUpTo: Int?)
         case streaming(Source, keepAlive: Bool)
+        case gathering(EventLoopPromise<PlainHTTP1Response>, head: HTTPResponseHead, body: ByteBuffer, limit: Int)
         case closed
     }
 
@@ -44,7 +59,13 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     /// Bumped per exchange, so a late signal from an earlier response's consumer cannot touch a later one.
     private var generation = 0
     private var servedBefore = false
-    private var timer: Scheduled<Void>?
+    /// When the current wait times out: the head's deadline while awaiting it, the last read plus `readTimeout`
+    /// while the body streams. Moving it costs nothing; one timer per connection checks it when it fires.
+    private var deadline = NIODeadline.distantFuture
+    /// The connection's timer and when it fires. It is not cancelled when a response ends, and not moved later
+    /// when a wait starts: firing early, it re-arms itself for the current deadline (or, idle, stops). A timer
+    /// scheduled and cancelled per read cost a heap insert and often a `timerfd_settime` each (PERFORMANCE.md).
+    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     private var readTimeout = TimeAmount.seconds(60)
     private var paused = false
     private var readPending = false
@@ -64,9 +85,11 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = context
     }
 
-    /// Sends the request. Must be called on the channel's event loop while `isUsable`.
+    /// Sends the request. Must be called on the channel's event loop while `isUsable`. `gatherUpTo`: the promise
+    /// waits for the whole body (at most this many bytes) instead of succeeding at the head.
     func start(
-        _ head: HTTPRequestHead, body: ByteBuffer, firstByteTimeout: TimeAmount, readTimeout: TimeAmount, promise: EventLoopPromise<PlainHTTP1Response>
+        _ head: HTTPRequestHead, body: ByteBuffer, firstByteTimeout: TimeAmount, readTimeout: TimeAmount, gatherUpTo: Int?,
+        promise: EventLoopPromise<PlainHTTP1Response>
     ) {
         guard isUsable, let context else {
             promise.fail(PlainHTTP1Error.closedBeforeResponse(reused: servedBefore))
@@ -74,8 +97,9 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         }
         generation += 1
         self.readTimeout = readTimeout
-        state = .awaitingHead(promise)
-        arm(firstByteTimeout, failure: .firstByteTimeout)
+        state = .awaitingHead(promise, gatherUpTo: gatherUpTo)
+        deadline = .now() + firstByteTimeout
+        armTimer()
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -87,43 +111,72 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         context?.close(promise: nil)
     }
 
-    /// The caller gave up (its task was cancelled) before the response head.
+    /// The caller gave up (its task was cancelled) before the response head, or before a gathered body's end.
     func cancel() {
-        guard case .awaitingHead = state else { return }
-        fail(.cancelled)
+        switch state {
+        case .awaitingHead, .gathering: fail(.cancelled)
+        case .idle, .streaming, .closed: return
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            guard case .awaitingHead(let promise) = state else { return }
+            guard case .awaitingHead(let promise, let gatherUpTo) = state else { return }
             // 1xx interim answers (100 Continue, 103 Early Hints) precede the real head.
             if (100..<200).contains(head.status.code) { return }
-            timer?.cancel()
+            deadline = .now() + readTimeout
+            armTimer()
+            if let limit = gatherUpTo {
+                state = .gathering(promise, head: head, body: ByteBuffer(), limit: limit)
+                return
+            }
             let produced = PlainHTTP1Body.makeSequence(
                 elementType: ByteBuffer.self, backPressureStrategy: .init(lowWatermark: 1, highWatermark: 1), finishOnDeinit: true,
                 delegate: Demand(exchange: NIOLoopBound(self, eventLoop: context.eventLoop), generation: generation)
             )
             state = .streaming(produced.source, keepAlive: head.isKeepAlive)
-            arm(readTimeout, failure: .readTimeout)
-            promise.succeed(PlainHTTP1Response(head: head, body: produced.sequence))
+            promise.succeed(PlainHTTP1Response(head: head, body: .streamed(produced.sequence)))
         case .body(let part):
-            guard case .streaming(let source, _) = state else { return }
-            arm(readTimeout, failure: .readTimeout)
-            if case .stopProducing = source.yield(part) { paused = true }
+            switch state {
+            case .streaming(let source, _):
+                deadline = .now() + readTimeout
+                if case .stopProducing = source.yield(part) { paused = true }
+            case .gathering(let promise, let head, var body, let limit):
+                deadline = .now() + readTimeout
+                guard body.readableBytes + part.readableBytes <= limit else {
+                    fail(.responseTooLarge)
+                    return
+                }
+                state = .idle  // drops the state's reference, so the append below does not copy the buffer
+                if body.readableBytes == 0 { body = part } else { body.writeImmutableBuffer(part) }
+                state = .gathering(promise, head: head, body: body, limit: limit)
+            case .idle, .awaitingHead, .closed:
+                return
+            }
         case .end:
-            guard case .streaming(let source, let keepAlive) = state else { return }
-            timer?.cancel()
-            timer = nil
-            source.finish()
+            let ending = state
+            let keepAlive: Bool
+            switch ending {
+            case .streaming(_, let keptAlive): keepAlive = keptAlive
+            case .gathering(_, let head, _, _): keepAlive = head.isKeepAlive
+            case .idle, .awaitingHead, .closed: return
+            }
+            deadline = .distantFuture
             servedBefore = true
             paused = false
+            // Back in the pool before the caller hears of the end, so its next call can have this connection.
             if keepAlive {
                 state = .idle
                 onReusable(self)
             } else {
                 state = .closed
                 context.close(promise: nil)
+            }
+            switch ending {
+            case .streaming(let source, _): source.finish()
+            case .gathering(let promise, let head, let body, _): promise.succeed(PlainHTTP1Response(head: head, body: .whole(body)))
+            case .idle, .awaitingHead, .closed: break
             }
         }
     }
@@ -149,14 +202,17 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     /// Ends the current exchange with `error` (before the head: the caller's promise; after: the body stream) and
     /// closes the connection.
     private func fail(_ error: PlainHTTP1Error) {
-        timer?.cancel()
+        timer?.task.cancel()
         timer = nil
+        deadline = .distantFuture
         switch state {
-        case .awaitingHead(let promise):
+        case .awaitingHead(let promise, _):
             let reported: PlainHTTP1Error = error == .closedMidResponse ? .closedBeforeResponse(reused: servedBefore) : error
             promise.fail(reported)
         case .streaming(let source, _):
             source.finish(error)
+        case .gathering(let promise, _, _, _):
+            promise.fail(error)
         case .idle, .closed:
             break
         }
@@ -164,14 +220,28 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         context?.close(promise: nil)
     }
 
-    private func arm(_ timeout: TimeAmount, failure: PlainHTTP1Error) {
-        timer?.cancel()
+    /// Makes sure the timer fires no later than `deadline`.
+    private func armTimer() {
+        if let timer, timer.at <= deadline { return }
+        timer?.task.cancel()
         guard let context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let generation = self.generation
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            let exchange = loopBound.value
-            if exchange.generation == generation { exchange.fail(failure) }
+        let at = deadline
+        timer = (context.eventLoop.scheduleTask(deadline: at) { loopBound.value.timerFired() }, at)
+    }
+
+    private func timerFired() {
+        timer = nil
+        let failure: PlainHTTP1Error
+        switch state {
+        case .awaitingHead: failure = .firstByteTimeout
+        case .streaming, .gathering: failure = .readTimeout
+        case .idle, .closed: return
+        }
+        if deadline <= .now() {
+            fail(failure)
+        } else {
+            armTimer()
         }
     }
 

@@ -40,13 +40,16 @@ public final class UpstreamHTTP: Sendable {
     }
 
     /// POSTs `body` to `url` and returns once the response head has arrived (within `firstByteTimeout`).
+    /// `wholeUpTo`: the caller will read the whole body, at most this many bytes; a plain-HTTP call then returns
+    /// with the body already read (a larger one fails as `responseTooLarge`).
     func post(
-        _ url: String, headers: HTTPHeaders, body: ByteBuffer, connectTimeout: Duration, firstByteTimeout: Duration, readTimeout: Duration
+        _ url: String, headers: HTTPHeaders, body: ByteBuffer, connectTimeout: Duration, firstByteTimeout: Duration, readTimeout: Duration,
+        wholeUpTo: Int? = nil
     ) async throws -> UpstreamResponse {
         if let target = PlainHTTP1Client.Target(url: url) {
             let response = try await plain.execute(
                 target, method: .POST, headers: headers, body: body, connectTimeout: .init(connectTimeout), firstByteTimeout: .init(firstByteTimeout),
-                readTimeout: .init(readTimeout)
+                readTimeout: .init(readTimeout), gatherUpTo: wholeUpTo
             )
             return UpstreamResponse(response)
         }

@@ -18,7 +18,10 @@ struct UpstreamResponse: Sendable {
     init(_ response: PlainHTTP1Response) {
         status = Int(response.head.status.code)
         headers = response.head.headers
-        body = UpstreamBody(.plain(response.body))
+        switch response.body {
+        case .streamed(let parts): body = UpstreamBody(.plain(parts))
+        case .whole(let bytes): body = UpstreamBody(.whole(bytes))
+        }
     }
 }
 
@@ -30,6 +33,8 @@ struct UpstreamBody: AsyncSequence, Sendable {
     enum Backing: Sendable {
         case client(HTTPClientResponse.Body)
         case plain(PlainHTTP1Body)
+        /// Already read whole.
+        case whole(ByteBuffer)
     }
 
     private let backing: Backing
@@ -42,6 +47,7 @@ struct UpstreamBody: AsyncSequence, Sendable {
         switch backing {
         case .client(let body): AsyncIterator(.client(body.makeAsyncIterator()))
         case .plain(let body): AsyncIterator(.plain(body.makeAsyncIterator()))
+        case .whole(let bytes): AsyncIterator(.whole(bytes))
         }
     }
 
@@ -49,6 +55,7 @@ struct UpstreamBody: AsyncSequence, Sendable {
         enum Inner {
             case client(HTTPClientResponse.Body.AsyncIterator)
             case plain(PlainHTTP1Body.AsyncIterator)
+            case whole(ByteBuffer?)
         }
 
         private var inner: Inner
@@ -65,6 +72,9 @@ struct UpstreamBody: AsyncSequence, Sendable {
                 return next
             case .plain(let iterator):
                 return try await iterator.next()
+            case .whole(let bytes):
+                inner = .whole(nil)
+                return bytes.flatMap { $0.readableBytes > 0 ? $0 : nil }
             }
         }
     }

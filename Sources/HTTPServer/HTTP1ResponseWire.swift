@@ -1,0 +1,97 @@
+import HTTPTypes
+import NIOCore
+
+/// A response as HTTP/1.1 bytes (RFC 9112), written by `HTTP1ConnectionHandler` straight from Hummingbird's
+/// `HTTPResponse`: the framing rules of NIO's `HTTPResponseEncoder` without its detour through NIO's own head type
+/// (two handlers and a header conversion per response, PERFORMANCE.md).
+enum HTTP1ResponseWire {
+    /// How a response's body travels.
+    enum Framing: Equatable {
+        /// No body bytes are sent (a HEAD answer, 1xx, 204, 304).
+        case none
+        /// `content-length` bytes.
+        case fixed
+        /// `transfer-encoding: chunked`.
+        case chunked
+        /// Until the connection closes (an HTTP/1.0 client and no length).
+        case untilClose
+    }
+
+    /// What the request being answered asked for.
+    struct Request {
+        var isHead = false
+        var isHTTP10 = false
+    }
+
+    /// Writes the status line and headers; returns how the body must be framed. `closing`: the connection closes
+    /// after this response (said with `connection: close`).
+    static func head(_ response: HTTPResponse, answering request: Request, closing: Bool, into buffer: inout ByteBuffer) -> Framing {
+        let code = response.status.code
+        let mayHaveBody = !(100..<200).contains(code) && code != 204 && code != 304
+        let hasLength = mayHaveBody && response.headerFields[.contentLength] != nil
+        let framing: Framing = !mayHaveBody ? .none : hasLength ? .fixed : request.isHTTP10 ? .untilClose : .chunked
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(response.status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        for field in response.headerFields {
+            switch field.name {
+            case .transferEncoding, .connection: continue
+            case .contentLength where !mayHaveBody: continue
+            default: break
+            }
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        if closing || framing == .untilClose {
+            buffer.writeStaticString("connection: close\r\n")
+        } else if request.isHTTP10 {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        return request.isHead ? .none : framing
+    }
+
+    /// Parts up to this size are copied into one buffer with their chunk framing; larger ones go as three writes.
+    static let chunkCopyLimit = 16 * 1024
+
+    /// `part` as one chunk: size line, data, CRLF. `part` must not be empty (an empty chunk ends the body).
+    static func chunk(_ part: ByteBuffer, allocator: ByteBufferAllocator) -> (header: ByteBuffer, data: ByteBuffer?, trailer: ByteBuffer?) {
+        let size = String(part.readableBytes, radix: 16)
+        if part.readableBytes <= chunkCopyLimit {
+            var buffer = allocator.buffer(capacity: size.utf8.count + part.readableBytes + 4)
+            buffer.writeString(size)
+            buffer.writeStaticString("\r\n")
+            buffer.writeImmutableBuffer(part)
+            buffer.writeStaticString("\r\n")
+            return (buffer, nil, nil)
+        }
+        var header = allocator.buffer(capacity: size.utf8.count + 2)
+        header.writeString(size)
+        header.writeStaticString("\r\n")
+        return (header, part, allocator.buffer(staticString: "\r\n"))
+    }
+
+    /// The last chunk, with trailers if any.
+    static func lastChunk(_ trailers: HTTPFields?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 5)
+        buffer.writeStaticString("0\r\n")
+        for field in trailers ?? [:] {
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// A 400 for a request that could not be parsed; the connection closes after it.
+    static func badRequest(allocator: ByteBufferAllocator) -> ByteBuffer {
+        allocator.buffer(staticString: "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+    }
+}
