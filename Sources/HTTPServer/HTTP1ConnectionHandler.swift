@@ -4,7 +4,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
-import NIOHTTPTypesHTTP1
 
 /// Serves one HTTP/1.1 connection from its channel pipeline: a request's body is gathered in the handler (up to
 /// `gatherLimit`, streamed to the route beyond it), the route runs in one task per request, and the response is
@@ -94,7 +93,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (reading, part) {
         case (.head, .head(let nioHead)):
-            guard let head = try? HTTPRequest(nioHead, secure: false, splitCookie: false) else {
+            guard let head = HTTP1RequestHead.request(nioHead) else {
                 refuseUnparsable(context: context)
                 return
             }

@@ -15,6 +15,10 @@ public final class UpstreamHTTP: Sendable {
 
     private let clients = NIOLockedValueBox<[TimeoutKey: HTTPClient]>([:])
     private let plain = PlainHTTP1Client()
+    /// Each URL parsed once (nil: not plain HTTP): providers' URLs repeat on every call, and parsing one cost ~1 %
+    /// of a request. Emptied past `maxTargets` URLs, more than a deployment's providers and paths.
+    private let targets = NIOLockedValueBox<[String: PlainHTTP1Client.Target?]>([:])
+    private static let maxTargets = 4096
     private let connectionsPerHost: Int
 
     public init(connectionsPerHost: Int = 2048) {
@@ -46,7 +50,7 @@ public final class UpstreamHTTP: Sendable {
         _ url: String, headers: HTTPHeaders, body: ByteBuffer, connectTimeout: Duration, firstByteTimeout: Duration, readTimeout: Duration,
         wholeUpTo: Int? = nil
     ) async throws -> UpstreamResponse {
-        if let target = PlainHTTP1Client.Target(url: url) {
+        if let target = plainTarget(url) {
             let response = try await plain.execute(
                 target, method: .POST, headers: headers, body: body, connectTimeout: .init(connectTimeout), firstByteTimeout: .init(firstByteTimeout),
                 readTimeout: .init(readTimeout), gatherUpTo: wholeUpTo
@@ -59,6 +63,16 @@ public final class UpstreamHTTP: Sendable {
         request.body = OneShotBody.body(body)
         let response = try await client(connectTimeout: connectTimeout, readTimeout: readTimeout).execute(request, timeout: .init(firstByteTimeout))
         return UpstreamResponse(response)
+    }
+
+    private func plainTarget(_ url: String) -> PlainHTTP1Client.Target? {
+        if let known = targets.withLockedValue({ $0[url] }) { return known }
+        let parsed = PlainHTTP1Client.Target(url: url)
+        targets.withLockedValue { targets in
+            if targets.count >= Self.maxTargets { targets.removeAll() }
+            targets[url] = .some(parsed)
+        }
+        return parsed
     }
 
     public func shutdown() async {
