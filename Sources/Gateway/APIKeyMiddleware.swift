@@ -20,7 +20,7 @@ public struct APIKeyMiddleware: RouterMiddleware {
     }
 
     static func presentedKey(_ request: Request) -> String? {
-        if let authorization = request.headers[.authorization] {
+        if let authorization = request.headers.firstValue(.authorization) {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 let token = parts[1]
@@ -31,9 +31,9 @@ public struct APIKeyMiddleware: RouterMiddleware {
                 return token.trimmingCharacters(in: .whitespaces)
             }
         }
-        if let key = request.headers[.xAPIKey] { return key }
+        if let key = request.headers.firstValue(.xAPIKey) { return key }
         if ErrorShape.isGeminiPath(request.uri.path) {
-            if let key = request.headers[.xGoogAPIKey] { return key }
+            if let key = request.headers.firstValue(.xGoogAPIKey) { return key }
             if let key = request.uri.queryParameters.get("key") { return key }
         }
         return nil

@@ -105,7 +105,7 @@ public struct GatewayRoutes: Sendable {
 
     static func acceptsEventStream(_ request: Request) -> Bool {
         // Over UTF-8 bytes: Foundation's `contains` on `String` bridges to `NSString`.
-        request.headers[.accept]?.utf8.firstRange(of: "text/event-stream".utf8) != nil
+        request.headers.firstValue(.accept)?.utf8.firstRange(of: "text/event-stream".utf8) != nil
     }
 
     static func unknownGeminiAction(_ target: String) -> APIError {

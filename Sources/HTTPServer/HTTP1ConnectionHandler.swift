@@ -99,7 +99,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             }
             answering = .init(isHead: nioHead.method == .HEAD, isHTTP10: nioHead.version.major == 1 && nioHead.version.minor == 0)
             if !nioHead.isKeepAlive { closeAfterResponse = true }
-            if let declared = head.headerFields[.contentLength].flatMap({ Int($0) }), declared > gatherLimit {
+            if let declared = nioHead.headers.first(name: "content-length").flatMap({ Int($0) }), declared > gatherLimit {
                 startStreaming(head, first: nil, context: context)
             } else {
                 reading = .gathering(head)

@@ -28,8 +28,7 @@ enum HTTP1ResponseWire {
     static func head(_ response: HTTPResponse, answering request: Request, closing: Bool, into buffer: inout ByteBuffer) -> Framing {
         let code = response.status.code
         let mayHaveBody = !(100..<200).contains(code) && code != 204 && code != 304
-        let hasLength = mayHaveBody && response.headerFields[.contentLength] != nil
-        let framing: Framing = !mayHaveBody ? .none : hasLength ? .fixed : request.isHTTP10 ? .untilClose : .chunked
+        var hasLength = false
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(code))
         buffer.writeStaticString(" ")
@@ -38,7 +37,9 @@ enum HTTP1ResponseWire {
         for field in response.headerFields {
             switch field.name {
             case .transferEncoding, .connection: continue
-            case .contentLength where !mayHaveBody: continue
+            case .contentLength:
+                guard mayHaveBody else { continue }
+                hasLength = true
             default: break
             }
             buffer.writeString(field.name.rawName)
@@ -46,6 +47,7 @@ enum HTTP1ResponseWire {
             buffer.writeString(field.value)
             buffer.writeStaticString("\r\n")
         }
+        let framing: Framing = !mayHaveBody ? .none : hasLength ? .fixed : request.isHTTP10 ? .untilClose : .chunked
         if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         if closing || framing == .untilClose {
             buffer.writeStaticString("connection: close\r\n")

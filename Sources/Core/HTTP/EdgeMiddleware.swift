@@ -15,7 +15,7 @@ public struct EdgeMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestId = Self.acceptedRequestId(request.headers[.requestId]) ?? Identifier.make()
+        let requestId = Self.acceptedRequestId(request.headers.firstValue(.requestId)) ?? Identifier.make()
         context.requestId = requestId
         context.logger[metadataKey: "request_id"] = .string(requestId)
         let started = ContinuousClock.now

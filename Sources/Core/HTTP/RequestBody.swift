@@ -6,7 +6,7 @@ extension Request {
     /// Reads the whole body, refusing with 413 (in the caller's error shape) when it exceeds `limit`;
     /// a declared Content-Length over the limit is refused before reading anything.
     public mutating func collectLimited(_ limit: Int) async throws -> ByteBuffer {
-        if let declared = headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+        if let declared = headers.firstValue(.contentLength).flatMap({ Int($0) }), declared > limit {
             throw APIError.payloadTooLarge(limit: limit)
         }
         do {
