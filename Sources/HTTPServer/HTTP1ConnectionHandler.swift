@@ -209,14 +209,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                     promise?.succeed(())
                     return
                 }
-                let chunk = HTTP1ResponseWire.chunk(part, allocator: context.channel.allocator)
-                if let data = chunk.data, let trailer = chunk.trailer {
-                    context.write(wrapOutboundOut(.byteBuffer(chunk.header)), promise: nil)
-                    context.write(wrapOutboundOut(.byteBuffer(data)), promise: nil)
-                    context.write(wrapOutboundOut(.byteBuffer(trailer)), promise: promise)
-                } else {
-                    context.write(wrapOutboundOut(.byteBuffer(chunk.header)), promise: promise)
-                }
+                let header = HTTP1ResponseWire.chunkHeader(size: part.readableBytes, allocator: context.channel.allocator)
+                context.write(wrapOutboundOut(.byteBuffer(header)), promise: nil)
+                context.write(wrapOutboundOut(.byteBuffer(part)), promise: nil)
+                context.write(wrapOutboundOut(.byteBuffer(HTTP1ResponseWire.chunkEnd)), promise: promise)
             }
         case .end(let trailers):
             if framing == .chunked {

