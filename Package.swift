@@ -138,7 +138,9 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
-        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "CoreTests", dependencies: ["Core", "TestSupport", .product(name: "SQLiteKit", package: "sqlite-kit")], swiftSettings: strict
+        ),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BillingTests", dependencies: ["Billing", "TestSupport"], swiftSettings: strict),
         .testTarget(

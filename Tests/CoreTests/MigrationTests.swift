@@ -87,6 +87,43 @@ import TestSupport
         }
     }
 
+    /// 0013 re-keys the ledger by (org_id, id) on a database in use: every entry stays, in the same order, and an
+    /// idempotency key can still be posted only once per organisation.
+    @Test func ledgerKeyedByOrganisationKeepsEveryEntry() async throws {
+        try await TestDatabase.withFresh { location in
+            let database = try await Database.open(location, logger: TestEnvironment.logger)
+            defer { Task { await database.close() } }
+            try await Migrator(database: database).migrate(through: 12)
+            for org in ["o1", "o2"] {
+                try await database.execute(
+                    "INSERT INTO organizations (id, slug, name, status, created_at, updated_at) VALUES (\(bind: org), \(bind: org), 'O', 'active', 0, 0)"
+                )
+            }
+            let entries = [("e1", "o1", "k1", -5), ("e2", "o1", "k2", -7), ("e3", "o2", "k1", 100)]
+            for (id, org, key, amount) in entries {
+                try await database.execute(Self.ledgerInsert(id: id, org: org, key: key, amount: Int64(amount)))
+            }
+            let applied = try await Migrator(database: database).migrate()
+            #expect(applied.contains(13))
+            let rows = try await database.query("SELECT id, org_id, amount FROM ledger_entries WHERE org_id = 'o1' ORDER BY id DESC")
+            #expect(try rows.map { try $0.decode(column: "id", as: String.self) } == ["e2", "e1"])
+            #expect(try rows.map { try $0.decode(column: "amount", as: Int64.self) } == [-7, -5])
+            await #expect(throws: (any Error).self) {
+                try await database.execute(Self.ledgerInsert(id: "e4", org: "o1", key: "k1", amount: -5))
+            }
+            try await database.execute(Self.ledgerInsert(id: "e5", org: "o2", key: "k2", amount: -1))
+            let count = try #require(try await database.first("SELECT COUNT(*) AS n FROM ledger_entries"))
+            #expect(try count.decode(column: "n", as: Int.self) == 4)
+        }
+    }
+
+    private static func ledgerInsert(id: String, org: String, key: String, amount: Int64) -> SQLQueryString {
+        """
+        INSERT INTO ledger_entries (id, org_id, kind, amount, balance_after, idempotency_key, actor_kind, created_at)
+        VALUES (\(bind: id), \(bind: org), 'charge', \(bind: amount), 0, \(bind: key), 'system', 0)
+        """
+    }
+
     @Test func postgresAndSQLiteSchemasMatch() async throws {
         guard let server = try TestEnvironment.postgresOrSkip() else { return }
         let sqlite = try await TestDatabase.withFreshSQLite { location in

@@ -14,7 +14,8 @@ struct SQLiteInlineDatabase: SQLDatabase {
 
     let handle: SQLiteHandle
     let logger: Logger
-    let encoder = SQLiteDataEncoder()
+    /// For bind types `SQLiteBindValue` does not cover (JSON for anything structured, as SQLiteKit does).
+    static let encoder = SQLiteDataEncoder()
 
     var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
     var dialect: any SQLDialect { SQLiteDialect() }
@@ -27,7 +28,7 @@ struct SQLiteInlineDatabase: SQLDatabase {
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         let (sql, rawBinds) = serialize(query)
         logger.trace("sqlite", metadata: ["sql": "\(sql)"])
-        let binds = try rawBinds.map { try encoder.encode($0) }
+        let binds = try rawBinds.map { try Self.bindValue($0) }
         let clock = ContinuousClock()
         let giveUp = clock.now.advanced(by: Self.busyLimit)
         var pause: Duration = .milliseconds(1)
@@ -39,6 +40,12 @@ struct SQLiteInlineDatabase: SQLDatabase {
                 pause = min(pause * 2, .milliseconds(50))
             }
         }
+    }
+
+    /// The value SQLiteKit's encoder would produce, without its Codable path for the common types.
+    static func bindValue(_ value: any Encodable & Sendable) throws -> SQLiteData {
+        if let direct = value as? any SQLiteBindValue { return direct.sqliteBindValue }
+        return try encoder.encode(value)
     }
 }
 
