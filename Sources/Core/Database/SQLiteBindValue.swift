@@ -2,7 +2,7 @@ import SQLiteNIO
 
 /// Bind values the embedded driver converts itself. SQLiteKit's encoder converts a plain `String` or `Int` directly but
 /// sends every `Optional` through an encoder object and `Encodable.encode(to:)`; the ledger binds a dozen optionals
-/// per posting, and that machinery was a sixth of the ledger thread's time. The values produced are the ones
+/// per posting, and that machinery was 5 % of the ledger thread's samples. The values produced are the ones
 /// SQLiteKit produces (`SQLiteDataConvertible`), which `SQLiteDriverTests` checks.
 protocol SQLiteBindValue {
     var sqliteBindValue: SQLiteData { get }
