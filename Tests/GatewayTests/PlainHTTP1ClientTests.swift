@@ -34,6 +34,18 @@ import TestSupport
         }
     }
 
+    /// The request head goes out as the exact bytes HTTP/1.1 expects: request line, each header once in order, blank line.
+    @Test func requestHeadsAreWrittenAsHTTP11Bytes() {
+        let headers = HTTPHeaders([("host", "10.0.0.5:8000"), ("content-length", "13"), ("x-api-key", "sk-1"), ("x-multi", "a"), ("x-multi", "b")])
+        let wire = UpstreamRequestWire(method: .POST, path: "/v1beta/models/m:generateContent?alt=sse", headers: headers)
+        #expect(wire.method == .POST)
+        #expect(
+            String(buffer: wire.head)
+                == "POST /v1beta/models/m:generateContent?alt=sse HTTP/1.1\r\nhost: 10.0.0.5:8000\r\ncontent-length: 13\r\nx-api-key: sk-1\r\nx-multi: a\r\nx-multi: b\r\n\r\n"
+        )
+        #expect(String(buffer: UpstreamRequestWire(method: .GET, path: "/v1/models", headers: [:]).head) == "GET /v1/models HTTP/1.1\r\n\r\n")
+    }
+
     @Test func sequentialCallsShareOneKeepAliveConnection() async throws {
         let server = try await ScriptedHTTPServer.start { connection, request in .json(#"{"c":\#(connection),"r":\#(request)}"#) }
         defer { Task { await server.stop() } }

@@ -101,9 +101,10 @@ final class PlainHTTP1Client: Sendable {
         readTimeout: TimeAmount, gatherUpTo: Int? = nil
     ) async throws -> PlainHTTP1Response {
         guard Self.areValid(headers) else { throw PlainHTTP1Error.invalidRequestHeader }
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path, headers: headers)
-        head.headers.replaceOrAdd(name: "host", value: target.hostHeader)
-        head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        var headers = headers
+        headers.replaceOrAdd(name: "host", value: target.hostHeader)
+        headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        let head = UpstreamRequestWire(method: method, path: target.path, headers: headers)
         let call = Call(
             head: head, body: body, target: target, connectTimeout: connectTimeout, firstByteTimeout: firstByteTimeout, readTimeout: readTimeout,
             gatherUpTo: gatherUpTo
@@ -136,7 +137,7 @@ final class PlainHTTP1Client: Sendable {
     }
 
     private struct Call: Sendable {
-        let head: HTTPRequestHead
+        let head: UpstreamRequestWire
         let body: ByteBuffer
         let target: Target
         let connectTimeout: TimeAmount
@@ -205,9 +206,11 @@ final class PlainHTTP1Client: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Headers are checked once per call in `execute` instead of by a validating handler on every write.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(PlainHTTP1Exchange { [weak self] exchange in
+                    // Requests go out as bytes (`UpstreamRequestWire`, headers checked once per call in `execute`):
+                    // no request encoder, and a response decoder that does not watch writes.
+                    let decoder = UpstreamResponseDecoder()
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(PlainHTTP1Exchange(decoder: decoder) { [weak self] exchange in
                         self?.checkIn(exchange, key: key, on: channel.eventLoop)
                     })
                 }

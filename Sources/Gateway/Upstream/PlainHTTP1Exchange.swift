@@ -41,8 +41,8 @@ struct PlainHTTP1Response: Sendable {
 /// keep-alive connection returns it to its pool; anything else closes it.
 final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
     private typealias Source = PlainHTTP1Body.Source
 
     private enum State {
@@ -71,8 +71,11 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     /// Called with this connection when a response ended cleanly and it can carry another request.
     private let onReusable: (PlainHTTP1Exchange) -> Void
+    /// The connection's response decoder, told each request's method before it is sent.
+    private let decoder: UpstreamResponseDecoder
 
-    init(onReusable: @escaping (PlainHTTP1Exchange) -> Void) {
+    init(decoder: UpstreamResponseDecoder, onReusable: @escaping (PlainHTTP1Exchange) -> Void) {
+        self.decoder = decoder
         self.onReusable = onReusable
     }
 
@@ -88,7 +91,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     /// Sends the request. Must be called on the channel's event loop while `isUsable`. `gatherUpTo`: the promise
     /// waits for the whole body (at most this many bytes) instead of succeeding at the head.
     func start(
-        _ head: HTTPRequestHead, body: ByteBuffer, firstByteTimeout: TimeAmount, readTimeout: TimeAmount, gatherUpTo: Int?,
+        _ request: UpstreamRequestWire, body: ByteBuffer, firstByteTimeout: TimeAmount, readTimeout: TimeAmount, gatherUpTo: Int?,
         promise: EventLoopPromise<PlainHTTP1Response>
     ) {
         guard isUsable, let context else {
@@ -100,9 +103,13 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         state = .awaitingHead(promise, gatherUpTo: gatherUpTo)
         deadline = .now() + firstByteTimeout
         armTimer()
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        decoder.expectResponse(to: request.method)
+        if body.readableBytes > 0 {
+            context.write(wrapOutboundOut(request.head), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(body), promise: nil)
+        } else {
+            context.writeAndFlush(wrapOutboundOut(request.head), promise: nil)
+        }
     }
 
     /// Closes the connection (an idle one the pool does not keep, or at shutdown).
