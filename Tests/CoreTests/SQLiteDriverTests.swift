@@ -32,19 +32,19 @@ import TestSupport
         }
     }
 
-    /// The driver converts common bind types itself; each must become exactly what SQLiteKit's encoder makes of it,
-    /// and anything else must still reach that encoder.
+    /// The driver converts optionals itself; each value must become exactly what SQLiteKit's encoder makes of it,
+    /// and anything without a direct conversion must still reach that encoder.
     @Test func directBindValuesMatchSQLiteKitsEncoding() throws {
         let values: [any Encodable & Sendable] = [
             "text", "", "héllo \u{1F600}", 0, -7, Int.max, Int64.min, Int64(42), Int32(-3), true, false, -2.5, 0.0,
             String?.none, String?.some("x"), Int64?.none, Int64?.some(9), Int?.some(1), Bool?.some(true), Bool?.none, Double?.some(1.5),
-            Data([1, 2, 3]), ["a": 1], UInt8(7),
+            Data([1, 2, 3]), Data?.some(Data([4])), ["a": 1], [Int]?.none, UInt8(7), UInt64?.some(5),
         ]
         for value in values {
             #expect(try SQLiteInlineDatabase.bindValue(value) == SQLiteDataEncoder().encode(value), "\(value)")
         }
-        #expect((String?.none as any Encodable) is any SQLiteBindValue)
-        #expect(!((Data() as any Encodable) is any SQLiteBindValue))
+        #expect((String?.none as any Encodable) is any SQLiteOptionalBind)
+        #expect(!(([Int]?.none as any Encodable) is any SQLiteOptionalBind))
     }
 
     @Test func statementCacheStaysCorrectPastItsLimit() async throws {

@@ -14,7 +14,7 @@ struct SQLiteInlineDatabase: SQLDatabase {
 
     let handle: SQLiteHandle
     let logger: Logger
-    /// For bind types `SQLiteBindValue` does not cover (JSON for anything structured, as SQLiteKit does).
+    /// For bind values without a direct conversion (JSON for anything structured, as SQLiteKit does).
     static let encoder = SQLiteDataEncoder()
 
     var eventLoop: any EventLoop { MultiThreadedEventLoopGroup.singleton.any() }
@@ -42,9 +42,10 @@ struct SQLiteInlineDatabase: SQLDatabase {
         }
     }
 
-    /// The value SQLiteKit's encoder would produce, without its Codable path for the common types.
+    /// The value SQLiteKit's encoder would produce, without its Codable path for optionals.
     static func bindValue(_ value: any Encodable & Sendable) throws -> SQLiteData {
-        if let direct = value as? any SQLiteBindValue { return direct.sqliteBindValue }
+        if let direct = (value as? any SQLiteDataConvertible)?.sqliteData { return direct }
+        if let optional = (value as? any SQLiteOptionalBind)?.sqliteBindValue { return optional }
         return try encoder.encode(value)
     }
 }

@@ -104,12 +104,9 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         deadline = .now() + firstByteTimeout
         armTimer()
         decoder.expectResponse(to: request.method)
-        if body.readableBytes > 0 {
-            context.write(wrapOutboundOut(request.head), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(body), promise: nil)
-        } else {
-            context.writeAndFlush(wrapOutboundOut(request.head), promise: nil)
-        }
+        context.write(wrapOutboundOut(request.head), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(body), promise: nil) }
+        context.flush()
     }
 
     /// Closes the connection (an idle one the pool does not keep, or at shutdown).

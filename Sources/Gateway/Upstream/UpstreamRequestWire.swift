@@ -34,11 +34,8 @@ struct UpstreamRequestWire: Sendable {
 struct UpstreamResponseDecoder: ByteToMessageDecoder {
     typealias InboundOut = HTTPClientResponsePart
 
-    let decoder: HTTPResponseDecoder
-
-    init(limits: NIOHTTPDecoderLimitConfiguration = .init()) {
-        decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)
-    }
+    /// NIO's defaults, as `addHTTPClientHandlers` set them up.
+    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop)
 
     func expectResponse(to method: HTTPMethod) {
         decoder.write(data: .head(HTTPRequestHead(version: .http1_1, method: method, uri: "")))
