@@ -139,7 +139,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "CoreTests", dependencies: ["Core", "TestSupport", .product(name: "SQLiteKit", package: "sqlite-kit")], swiftSettings: strict
+            name: "CoreTests",
+            dependencies: [
+                "Core", "TestSupport", .product(name: "SQLiteKit", package: "sqlite-kit"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
         ),
         .testTarget(name: "TenancyTests", dependencies: ["Tenancy", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BillingTests", dependencies: ["Billing", "TestSupport"], swiftSettings: strict),

@@ -5,6 +5,9 @@ public protocol IngressCodec: Sendable {
     /// Reads the client's request. `model` and `stream` come from the URL for Gemini; others read the body.
     /// Throws 400 `APIError`s whose message names the offending field.
     func decodeRequest(_ body: [String: JSONValue], model: String?, stream: Bool?) throws(APIError) -> ChatRequest
+    /// The output cap the request sets (`ChatRequest.maxOutputTokens`), read without decoding the rest: a request
+    /// forwarded unchanged needs only this from its body for the credit hold.
+    func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int?
     /// The complete answer in this format.
     func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue
     func makeStreamEncoder(for request: ChatRequest) -> any StreamEncoder

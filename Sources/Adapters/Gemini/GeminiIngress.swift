@@ -23,13 +23,23 @@ public struct GeminiIngress: IngressCodec {
         request.tools = try tools(fields)
         request.toolChoice = try toolChoice(fields)
         if let config = try fields.objectField(GeminiWire.key(fields, "generationConfig")) {
-            request.maxOutputTokens = try config.int(GeminiWire.key(config, "maxOutputTokens"))
+            request.maxOutputTokens = try Self.maxOutputTokens(config)
             request.temperature = try config.double("temperature")
             request.topP = try config.double(GeminiWire.key(config, "topP"))
             request.stopSequences = try config.stringOrStrings(GeminiWire.key(config, "stopSequences"))
             request.responseFormat = try responseFormat(config)
         }
         return request
+    }
+
+    public func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int? {
+        let fields = Fields(body)
+        guard let config = try fields.objectField(GeminiWire.key(fields, "generationConfig")) else { return nil }
+        return try Self.maxOutputTokens(config)
+    }
+
+    private static func maxOutputTokens(_ config: Fields) throws(APIError) -> Int? {
+        try config.int(GeminiWire.key(config, "maxOutputTokens"))
     }
 
     public func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue {

@@ -16,16 +16,13 @@ public struct OpenAIChatIngress: IngressCodec {
         try reader.read(fields)
         let bodyStream = try fields.bool("stream")
         let streamOptions = try fields.objectField("stream_options")
-        // `max_completion_tokens` replaced `max_tokens`; the newer one wins when both are sent.
-        let maxCompletionTokens = try fields.int("max_completion_tokens")
-        let maxTokens = try fields.int("max_tokens")
         return ChatRequest(
             model: modelName,
             system: reader.system,
             messages: reader.messages,
             tools: try Self.tools(fields),
             toolChoice: try Self.toolChoice(fields),
-            maxOutputTokens: maxCompletionTokens ?? maxTokens,
+            maxOutputTokens: try maxOutputTokens(body),
             temperature: try fields.double("temperature"),
             topP: try fields.double("top_p"),
             stopSequences: try fields.stringOrStrings("stop"),
@@ -33,6 +30,14 @@ public struct OpenAIChatIngress: IngressCodec {
             streamIncludeUsage: try streamOptions?.bool("include_usage") ?? false,
             responseFormat: try Self.responseFormat(fields)
         )
+    }
+
+    public func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int? {
+        let fields = Fields(body)
+        // `max_completion_tokens` replaced `max_tokens`; the newer one wins when both are sent.
+        let maxCompletionTokens = try fields.int("max_completion_tokens")
+        let maxTokens = try fields.int("max_tokens")
+        return maxCompletionTokens ?? maxTokens
     }
 
     public func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue {

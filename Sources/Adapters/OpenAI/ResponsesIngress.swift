@@ -27,12 +27,16 @@ public struct ResponsesIngress: IngressCodec {
             messages: reader.messages,
             tools: try Self.tools(fields),
             toolChoice: try Self.toolChoice(fields),
-            maxOutputTokens: try fields.int("max_output_tokens"),
+            maxOutputTokens: try maxOutputTokens(body),
             temperature: try fields.double("temperature"),
             topP: try fields.double("top_p"),
             stream: stream ?? bodyStream ?? false,
             responseFormat: try Self.textFormat(fields)
         )
+    }
+
+    public func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int? {
+        try Fields(body).int("max_output_tokens")
     }
 
     public func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue {

@@ -87,30 +87,55 @@ public final class ProxyEngine: Sendable {
         let model: String
         let stream: Bool
         let preparation: CallPreparation
-        /// What adapters translate from; a minimal one when the body did not decode.
+        /// What adapters translate from; a minimal one (model, stream, output cap) when the body was not decoded
+        /// or did not decode.
         let request: ChatRequest
 
-        init(_ inbound: Inbound) throws {
+        /// What routing needs, read before it: a missing model or a `stream` of the wrong type is the client's 400.
+        struct Target {
+            let model: String
+            let stream: Bool
+        }
+
+        static func target(_ inbound: Inbound) throws -> Target {
             let fields = Fields(inbound.body)
             let model = try inbound.modelFromPath ?? fields.requiredString("model")
             guard !model.isEmpty else { throw APIError.badRequest("'model' must not be empty", param: "model", code: "invalid_value") }
             let stream = try inbound.streamHint.map { hint in try fields.bool("stream") ?? hint } ?? fields.bool("stream") ?? false
-            let decoded = Result(catching: { () throws(APIError) -> ChatRequest in
-                try inbound.format.codec.decodeRequest(inbound.body, model: inbound.modelFromPath, stream: stream)
-            })
-            self.model = model
-            self.stream = stream
-            self.preparation = CallPreparation(format: inbound.format, body: inbound.body, decoded: decoded, stream: stream)
-            self.request = (try? decoded.get()) ?? ChatRequest(model: model, stream: stream)
+            return Target(model: model, stream: stream)
+        }
+
+        /// `decode`: whether anything will read the canonical request — a candidate that needs translation, or a
+        /// session turn to record. A request every candidate forwards unchanged reads only its output cap (for the
+        /// credit hold), so a long conversation is not converted for nothing.
+        init(_ inbound: Inbound, target: Target, decode: Bool) {
+            let minimal = {
+                var request = ChatRequest(model: target.model, stream: target.stream)
+                request.maxOutputTokens = try? inbound.format.codec.maxOutputTokens(inbound.body)
+                return request
+            }
+            let decoded: Result<ChatRequest, APIError> =
+                decode
+                ? Result(catching: { () throws(APIError) -> ChatRequest in
+                    try inbound.format.codec.decodeRequest(inbound.body, model: inbound.modelFromPath, stream: target.stream)
+                })
+                : .success(minimal())
+            self.model = target.model
+            self.stream = target.stream
+            self.preparation = CallPreparation(format: inbound.format, body: inbound.body, decoded: decoded, stream: target.stream)
+            self.request = (try? decoded.get()) ?? minimal()
         }
     }
 
     func handle(_ inbound: Inbound) async throws -> Response {
-        let chat = try Chat(inbound)
-        var candidates = try await routed(chat.model, identity: inbound.identity, capability: .chat, strategy: inbound.strategy)
+        let target = try Chat.target(inbound)
+        var candidates = try await routed(target.model, identity: inbound.identity, capability: .chat, strategy: inbound.strategy)
         if let session = inbound.sessionId {
-            candidates = await stickiness.ordered(candidates, orgId: inbound.identity.orgId, session: session, model: chat.model)
+            candidates = await stickiness.ordered(candidates, orgId: inbound.identity.orgId, session: session, model: target.model)
         }
+        // Decided over exactly the candidates `attempted` may try, so a translated attempt always has the decoded request.
+        let decode = (inbound.sessionId != nil && context.isEnabled) || candidates.contains { !inbound.format.isPassthrough(to: $0.provider) }
+        let chat = Chat(inbound, target: target, decode: decode)
         let ticket = try await metering.open(
             requestId: inbound.requestId, identity: inbound.identity, candidates: candidates, bodyBytes: inbound.bodyBytes,
             maxOutputTokens: chat.request.maxOutputTokens
