@@ -12,17 +12,20 @@ import Tenancy
 /// `aihigress serve`: the HTTP server and its background services in one service group. SIGTERM or SIGINT stops
 /// accepting connections, lets in-flight requests and streams finish within the grace period, then exits.
 public enum Server {
-    public static func buildRouter(
+    /// The router for every route, and in front of it the gateway's hottest routes as plain calls (`FrontResponder`).
+    static func buildResponder(
         runtime: Runtime, identity: Identity, billing: BillingService, authenticator: APIKeyAuthenticator, gateway: GatewayService
-    ) -> Router<AppRequestContext> {
+    ) -> FrontResponder {
+        let edge = EdgeMiddleware(logger: Logger(label: "aihigress.access"))
+        let gatewayRoutes = GatewayRoutes(authenticator: authenticator, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes)
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: EdgeMiddleware(logger: Logger(label: "aihigress.access")))
+        router.add(middleware: edge)
         HealthRoutes(database: runtime.database, sharedState: runtime.sharedState).register(on: router)
-        GatewayRoutes(authenticator: authenticator, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes).register(on: router)
+        gatewayRoutes.register(on: router)
         ManagementRoutes.register(
             on: router, identity: identity, keys: authenticator, billing: billing, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes
         )
-        return router
+        return FrontResponder(router: router.buildResponder(), edge: edge, direct: gatewayRoutes.directRoutes())
     }
 
     public static func run(config: AppConfig, gatewayEnvironment: GatewayEnvironment) async throws {
@@ -60,8 +63,8 @@ public enum Server {
             await runtime.close()
             throw error
         }
-        let router = buildRouter(runtime: runtime, identity: identity, billing: billing, authenticator: authenticator, gateway: gateway)
-        let app = HTTP1Server(responder: router.buildResponder(), logger: logger, additionalChannelHandlers: { [ReceiveBufferLimit()] }).server(
+        let responder = buildResponder(runtime: runtime, identity: identity, billing: billing, authenticator: authenticator, gateway: gateway)
+        let app = HTTP1Server(responder: responder, logger: logger, additionalChannelHandlers: { [ReceiveBufferLimit()] }).server(
             configuration: .init(address: .hostname(config.host, port: config.port)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port

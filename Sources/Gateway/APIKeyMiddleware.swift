@@ -21,6 +21,13 @@ public struct APIKeyMiddleware: RouterMiddleware {
 
     static func presentedKey(_ request: Request) -> String? {
         if let authorization = request.headers.firstValue(.authorization) {
+            // What every SDK sends, read without splitting or lowercasing; anything else takes the general path below.
+            if authorization.utf8.starts(with: "Bearer ".utf8) {
+                let token = authorization.utf8.dropFirst(7)
+                if let first = token.first, let last = token.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+                    return String(Substring(token))
+                }
+            }
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 let token = parts[1]

@@ -17,21 +17,43 @@ public struct GatewayRoutes: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
+    public typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
+
     public func register(on router: Router<AppRequestContext>) {
         let auth = APIKeyMiddleware(authenticator: authenticator)
         let v1 = router.group("v1").add(middleware: auth)
         v1.get("models") { _, context in try await listModels(context) }
         router.group("models").add(middleware: auth).get { _, context in try await listModels(context) }
-        v1.post("chat/completions") { request, context in
-            try await proxy(.chatCompletions, request, context, streamHint: Self.acceptsEventStream(request) ? true : nil)
+        for (path, handler) in postHandlers() {
+            v1.post(RouterPath(path)) { request, context in try await handler(request, context) }
         }
-        v1.post("responses") { request, context in try await proxy(.responses, request, context) }
-        v1.post("messages") { request, context in try await proxy(.anthropicMessages, request, context) }
-        v1.post("embeddings") { request, context in try await forward(request, context, .embeddings) }
-        v1.post("images/generations") { request, context in try await forward(request, context, .images) }
         // Gemini: `/v1beta/models/{model}:{method}`, and `/v1/models/…` which google-genai uses by default.
         router.group("v1beta").add(middleware: auth).post("models/**") { request, context in try await gemini(request, context) }
         v1.post("models/**") { request, context in try await gemini(request, context) }
+    }
+
+    /// The exact `/v1/…` POST paths with their authentication, for the server to answer without its router's trie
+    /// and middleware chain (`FrontResponder`); the router has the same routes for every other way in.
+    public func directRoutes() -> [String: Handler] {
+        let auth = APIKeyMiddleware(authenticator: authenticator)
+        var routes: [String: Handler] = [:]
+        for (path, handler) in postHandlers() {
+            routes["/v1/" + path] = { request, context in try await auth.handle(request, context: context, next: handler) }
+        }
+        return routes
+    }
+
+    /// The `/v1/…` POST routes with exact paths, before authentication.
+    private func postHandlers() -> [(String, Handler)] {
+        [
+            ("chat/completions", { request, context in
+                try await proxy(.chatCompletions, request, context, streamHint: Self.acceptsEventStream(request) ? true : nil)
+            }),
+            ("responses", { request, context in try await proxy(.responses, request, context) }),
+            ("messages", { request, context in try await proxy(.anthropicMessages, request, context) }),
+            ("embeddings", { request, context in try await forward(request, context, .embeddings) }),
+            ("images/generations", { request, context in try await forward(request, context, .images) }),
+        ]
     }
 
     private func gemini(_ request: Request, _ context: AppRequestContext) async throws -> Response {

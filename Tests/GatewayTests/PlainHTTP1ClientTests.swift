@@ -172,6 +172,35 @@ import TestSupport
         #expect(server.connections == 2)
     }
 
+    /// Every framing an upstream may use reaches the caller whole through the client's own parser: chunked with
+    /// extensions and trailers (the connection is then reused), a body that ends with the connection, and 1xx
+    /// interim answers before the real one; a malformed answer fails the call and its connection.
+    @Test func responsesFramedEveryWayReachTheCaller() async throws {
+        let server = try await RawResponseServer.start { request in
+            switch request {
+            case 0: .init(bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n", thenClose: false)
+            case 1: .init(bytes: "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nfg", thenClose: false)
+            case 2: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: until close\n\n", thenClose: true)
+            default: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy", thenClose: false)
+            }
+        }
+        defer { Task { await server.stop() } }
+        let target = try #require(PlainHTTP1Client.Target(url: "http://127.0.0.1:\(server.port)/v1/chat/completions"))
+        func call(gathered: Bool) async throws -> String {
+            let response = try await client.execute(
+                target, method: .POST, headers: [:], body: ByteBuffer(string: "{}"), connectTimeout: .seconds(2), firstByteTimeout: .seconds(2),
+                readTimeout: .seconds(2), gatherUpTo: gathered ? 1024 : nil
+            )
+            return try await text(response)
+        }
+        #expect(try await call(gathered: false) == "abcde")
+        #expect(try await call(gathered: true) == "fg")
+        #expect(server.connections == 1, "both answers were delimited: one keep-alive connection")
+        #expect(try await call(gathered: false) == "data: until close\n\n")
+        await #expect(throws: PlainHTTP1Error.self) { _ = try await call(gathered: true) }
+        #expect(server.connections == 2, "the answer read until the close was not followed on its connection")
+    }
+
     @Test func headersThatWouldSplitTheRequestAreRefusedBeforeAnythingIsSent() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in .json("{}") }
         defer { Task { await server.stop() } }

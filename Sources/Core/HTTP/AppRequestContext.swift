@@ -38,11 +38,14 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestId: String = ""
     public var apiKey: APIKeyIdentity?
-    public let remoteAddress: String?
+    /// The client's address; its text is made only when something reads it (the access log, audit records), not
+    /// for every proxied request.
+    private let remoteSocketAddress: SocketAddress?
+    public var remoteAddress: String? { remoteSocketAddress?.ipAddress }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.remoteSocketAddress = source.channel.remoteAddress
     }
 
     /// Bodies are read explicitly with the configured limit (`Request.collectLimited`), not through this.

@@ -38,19 +38,25 @@ public enum Identifier {
             state.last = next
             return next
         }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: tail.millis >> (8 * (5 - UInt64(i)))) }
-        bytes[6] = 0x70 | UInt8(tail.high >> 8)
-        bytes[7] = UInt8(truncatingIfNeeded: tail.high)
-        bytes[8] = 0x80 | UInt8(tail.low >> 56)
-        for i in 9..<16 { bytes[i] = UInt8(truncatingIfNeeded: tail.low >> (8 * (15 - UInt64(i)))) }
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for (index, digit) in Hex.lowercase(bytes).utf8.enumerated() {
-            if index == 8 || index == 12 || index == 16 || index == 20 { text.append(UInt8(ascii: "-")) }
-            text.append(digit)
+        return text(high: (tail.millis << 16) | UInt64(0x7000 | tail.high), low: (0x80 << 56) | tail.low)
+    }
+
+    /// The 128 bits as a hyphenated lowercase UUID string, written once into the string's own storage.
+    private static func text(high: UInt64, low: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 36) { out in
+            var position = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                    out[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                let word = nibble < 16 ? high : low
+                let value = UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(nibble % 16))) & 0x0F
+                out[position] = value < 10 ? 0x30 + value : 0x57 + value
+                position += 1
+            }
+            return position
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
     private static func fresh(_ millis: UInt64, _ generator: inout Xoshiro256StarStar) -> Tail {

@@ -206,11 +206,9 @@ final class PlainHTTP1Client: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Requests go out as bytes (`UpstreamRequestWire`, headers checked once per call in `execute`):
-                    // no request encoder, and a response decoder that does not watch writes.
-                    let decoder = UpstreamResponseDecoder()
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
-                    try channel.pipeline.syncOperations.addHandler(PlainHTTP1Exchange(decoder: decoder) { [weak self] exchange in
+                    // Requests go out as bytes (`UpstreamRequestWire`, headers checked once per call in `execute`) and
+                    // responses are parsed in the exchange (`UpstreamResponseParser`): one handler, no codec.
+                    try channel.pipeline.syncOperations.addHandler(PlainHTTP1Exchange { [weak self] exchange in
                         self?.checkIn(exchange, key: key, on: channel.eventLoop)
                     })
                 }

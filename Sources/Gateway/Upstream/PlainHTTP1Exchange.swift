@@ -40,7 +40,7 @@ struct PlainHTTP1Response: Sendable {
 /// which saves the async sequence and its hops between the loop and the task. A response that ends cleanly on a
 /// keep-alive connection returns it to its pool; anything else closes it.
 final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
     private typealias Source = PlainHTTP1Body.Source
@@ -49,7 +49,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         case idle
         /// `gatherUpTo`: the body is to be gathered, up to this many bytes.
         case awaitingHead(EventLoopPromise<PlainHTTP1Response>, gatherUpTo: Int?)
-        case streaming(Source, keepAlive: Bool)
+        case streaming(Source)
         case gathering(EventLoopPromise<PlainHTTP1Response>, head: HTTPResponseHead, body: ByteBuffer, limit: Int)
         case closed
     }
@@ -71,11 +71,10 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     /// Called with this connection when a response ended cleanly and it can carry another request.
     private let onReusable: (PlainHTTP1Exchange) -> Void
-    /// The connection's response decoder, told each request's method before it is sent.
-    private let decoder: UpstreamResponseDecoder
+    /// Reads the responses, told each request's method before it is sent.
+    private var parser = UpstreamResponseParser()
 
-    init(decoder: UpstreamResponseDecoder, onReusable: @escaping (PlainHTTP1Exchange) -> Void) {
-        self.decoder = decoder
+    init(onReusable: @escaping (PlainHTTP1Exchange) -> Void) {
         self.onReusable = onReusable
     }
 
@@ -103,7 +102,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         state = .awaitingHead(promise, gatherUpTo: gatherUpTo)
         deadline = .now() + firstByteTimeout
         armTimer()
-        decoder.expectResponse(to: request.method)
+        parser.expectResponse(to: request.method)
         context.write(wrapOutboundOut(request.head), promise: nil)
         if body.readableBytes > 0 { context.write(wrapOutboundOut(body), promise: nil) }
         context.flush()
@@ -124,11 +123,22 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        parser.append(unwrapInboundIn(data))
+        do {
+            while let part = try parser.next() {
+                received(part, context: context)
+                if case .closed = state { return }
+            }
+        } catch {
+            fail(.closedMidResponse)
+        }
+    }
+
+    /// One part of the response; the parser has skipped interim (1xx) heads.
+    private func received(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             guard case .awaitingHead(let promise, let gatherUpTo) = state else { return }
-            // 1xx interim answers (100 Continue, 103 Early Hints) precede the real head.
-            if (100..<200).contains(head.status.code) { return }
             deadline = .now() + readTimeout
             armTimer()
             if let limit = gatherUpTo {
@@ -139,11 +149,11 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
                 elementType: ByteBuffer.self, backPressureStrategy: .init(lowWatermark: 1, highWatermark: 1), finishOnDeinit: true,
                 delegate: Demand(exchange: NIOLoopBound(self, eventLoop: context.eventLoop), generation: generation)
             )
-            state = .streaming(produced.source, keepAlive: head.isKeepAlive)
+            state = .streaming(produced.source)
             promise.succeed(PlainHTTP1Response(head: head, body: .streamed(produced.sequence)))
         case .body(let part):
             switch state {
-            case .streaming(let source, _):
+            case .streaming(let source):
                 deadline = .now() + readTimeout
                 if case .stopProducing = source.yield(part) { paused = true }
             case .gathering(let promise, let head, var body, let limit):
@@ -162,8 +172,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
             let ending = state
             let keepAlive: Bool
             switch ending {
-            case .streaming(_, let keptAlive): keepAlive = keptAlive
-            case .gathering(_, let head, _, _): keepAlive = head.isKeepAlive
+            case .streaming, .gathering: keepAlive = parser.reusable
             case .idle, .awaitingHead, .closed: return
             }
             deadline = .distantFuture
@@ -178,7 +187,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             }
             switch ending {
-            case .streaming(let source, _): source.finish()
+            case .streaming(let source): source.finish()
             case .gathering(let promise, let head, let body, _): promise.succeed(PlainHTTP1Response(head: head, body: .whole(body)))
             case .idle, .awaitingHead, .closed: break
             }
@@ -194,6 +203,8 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body read until the close ends here; anything else in progress was cut short.
+        if parser.inputEnded() { received(.end(nil), context: context) }
         fail(.closedMidResponse)
         context.fireChannelInactive()
     }
@@ -213,7 +224,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         case .awaitingHead(let promise, _):
             let reported: PlainHTTP1Error = error == .closedMidResponse ? .closedBeforeResponse(reused: servedBefore) : error
             promise.fail(reported)
-        case .streaming(let source, _):
+        case .streaming(let source):
             source.finish(error)
         case .gathering(let promise, _, _, _):
             promise.fail(error)

@@ -27,33 +27,3 @@ struct UpstreamRequestWire: Sendable {
         self.head = head
     }
 }
-
-/// NIO's HTTP/1 response decoder without its write observer (which expects request parts, and the exchange writes
-/// bytes). The decoder still has to know each request's method — a response to HEAD has no body, and a response
-/// nobody asked for is an error — so the exchange tells it with `expectResponse(to:)` before it sends.
-struct UpstreamResponseDecoder: ByteToMessageDecoder {
-    typealias InboundOut = HTTPClientResponsePart
-
-    /// NIO's defaults, as `addHTTPClientHandlers` set them up.
-    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop)
-
-    func expectResponse(to method: HTTPMethod) {
-        decoder.write(data: .head(HTTPRequestHead(version: .http1_1, method: method, uri: "")))
-    }
-
-    mutating func decoderAdded(context: ChannelHandlerContext) {
-        decoder.decoderAdded(context: context)
-    }
-
-    mutating func decoderRemoved(context: ChannelHandlerContext) {
-        decoder.decoderRemoved(context: context)
-    }
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        try decoder.decode(context: context, buffer: &buffer)
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        try decoder.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
-    }
-}
