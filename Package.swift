@@ -84,10 +84,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Adapters", dependencies: ["Core"], swiftSettings: strict),
+        .target(name: "HTTP1Wire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .target(
             name: "Gateway",
             dependencies: [
-                "Core", "Tenancy", "Billing", "Adapters",
+                "Core", "Tenancy", "Billing", "Adapters", "HTTP1Wire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
@@ -153,7 +154,7 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: strict
         ),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HTTP1Wire", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [

@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 @testable import Gateway
+import HTTP1Wire
 
 /// `UpstreamResponseParser` on raw response bytes. Every well-formed case is parsed whole, split in two at every
 /// byte and one byte at a time: the parts must not depend on how the bytes arrived.
@@ -176,7 +177,7 @@ import Testing
     @Test func oversizedHeadsAndLinesAreRefusedBeforeTheirEnd() {
         let header = "X-Big: " + String(repeating: "a", count: UpstreamResponseParser.maxHeadBytes) + "\r\n"
         #expect(throws: UpstreamResponseParser.Failure.self) { try Self.parse(["HTTP/1.1 200 OK\r\n", header]) }
-        let longExtension = String(repeating: "e", count: UpstreamResponseParser.maxLineBytes + 1)
+        let longExtension = String(repeating: "e", count: HTTP1BodyReader.maxLineBytes + 1)
         #expect(throws: UpstreamResponseParser.Failure.self) {
             try Self.parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;", longExtension])
         }
