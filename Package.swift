@@ -102,6 +102,7 @@ let package = Package(
         .target(
             name: "HTTPServer",
             dependencies: [
+                "HTTP1Wire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,7 +5,8 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 
-/// Serves one HTTP/1.1 connection from its channel pipeline: a request's body is gathered in the handler (up to
+/// Serves one HTTP/1.1 connection from its channel pipeline: requests are parsed here from the connection's bytes
+/// (`HTTP1RequestParser`), a request's body is gathered in the handler (up to
 /// `gatherLimit`, streamed to the route beyond it), the route runs in one task per request, and the response is
 /// written straight to the channel as bytes (`HTTP1ResponseWire`). Hummingbird's own connection handling runs a
 /// task per connection reading through async sequences, which costs several task switches and event-loop ticks
@@ -15,8 +16,9 @@ import NIOHTTPTypes
 /// progress wait in `queued`, and reading stops until they are taken.
 final class HTTP1ConnectionHandler<Responder: HTTPResponder>: ChannelDuplexHandler, RemovableChannelHandler
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = HTTPResponsePart
+    private typealias Part = HTTP1RequestParser.Part
     typealias OutboundOut = IOData
 
     private enum Reading {
@@ -39,7 +41,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     private var gathered: ByteBuffer?
     /// Set while the handler is in a pipeline; calls from tasks hop to the loop and use it there.
     private var context: ChannelHandlerContext?
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var parser: HTTP1RequestParser
+    private var queued = CircularBuffer<Part>()
     /// Set by the client (`Connection: close`, HTTP/1.0 without keep-alive), by a response whose end only the
     /// close can mark, or by a graceful shutdown.
     private var closeAfterResponse = false
@@ -52,10 +55,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     private var readHeld = false
     private var bodyBackpressure = false
 
-    init(responder: Responder, logger: Logger, gatherLimit: Int) {
+    init(responder: Responder, logger: Logger, gatherLimit: Int, limits: HTTP1RequestParser.Limits) {
         self.responder = responder
         self.logger = logger
         self.gatherLimit = gatherLimit
+        self.parser = HTTP1RequestParser(limits: limits)
     }
 
     private var responding: Bool { ended < started }
@@ -82,27 +86,34 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if requestRead || !queued.isEmpty {
-            queued.append(part)
-        } else {
-            process(part, context: context)
+        parser.append(unwrapInboundIn(data))
+        do {
+            while self.context != nil, let part = try parser.next() {
+                if requestRead || !queued.isEmpty {
+                    queued.append(part)
+                } else {
+                    process(part, context: context)
+                }
+            }
+        } catch {
+            // A request that cannot be read: 400 unless a response is under way; either way the connection closes.
+            if responding {
+                context.close(promise: nil)
+            } else {
+                refuseUnparsable(context: context)
+            }
         }
     }
 
-    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func process(_ part: Part, context: ChannelHandlerContext) {
         switch (reading, part) {
-        case (.head, .head(let nioHead)):
-            guard let head = HTTP1RequestHead.request(nioHead) else {
-                refuseUnparsable(context: context)
-                return
-            }
-            answering = .init(isHead: nioHead.method == .HEAD, isHTTP10: nioHead.version.major == 1 && nioHead.version.minor == 0)
-            if !nioHead.isKeepAlive { closeAfterResponse = true }
-            if let declared = nioHead.headers.first(name: "content-length").flatMap({ Int($0) }), declared > gatherLimit {
-                startStreaming(head, first: nil, context: context)
+        case (.head, .head(let head)):
+            answering = .init(isHead: head.isHead, isHTTP10: head.isHTTP10)
+            if !head.keepAlive { closeAfterResponse = true }
+            if let declared = head.declaredLength, declared > gatherLimit {
+                startStreaming(head.request, first: nil, context: context)
             } else {
-                reading = .gathering(head)
+                reading = .gathering(head.request)
             }
         case (.gathering(let head), .body(let part)):
             if gathered == nil { gathered = part } else { gathered!.writeImmutableBuffer(part) }
@@ -128,7 +139,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         case (.read, _):
             queued.append(part)
         case (.head, .body), (.head, .end), (.gathering, .head), (.streaming, .head), (.discarding, .head):
-            // The decoder never produces these; a connection that somehow does is closed.
+            // The parser never produces these; a connection that somehow does is closed.
             context.close(promise: nil)
         }
     }
@@ -285,11 +296,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, !responding {
-            refuseUnparsable(context: context)
-        } else {
-            context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
     /// A request that cannot be read (malformed, or a head HTTP types refuse): 400 and close, unless a response is

@@ -4,10 +4,10 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Hummingbird's HTTP/1.1 child channel reduced to NIO's request decoder (with Hummingbird's limits) and our own
-/// request handling (`HTTP1ConnectionHandler`), which converts request heads to HTTP types itself, writes responses
-/// as bytes, and does the graceful-shutdown part of Hummingbird's connection-state handler (it had no idle
-/// timeout set). Routers, middleware and responses are Hummingbird's.
+/// Hummingbird's HTTP/1.1 child channel reduced to our own request handling (`HTTP1ConnectionHandler`), which
+/// parses requests straight into HTTP types (`HTTP1RequestParser`, with Hummingbird's header limits), writes
+/// responses as bytes, and does the graceful-shutdown part of Hummingbird's connection-state handler (it had no
+/// idle timeout set). Routers, middleware and responses are Hummingbird's.
 public struct HTTP1Server<Responder: HTTPResponder>: ServerChildChannel
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     /// The connection lives in its pipeline; Hummingbird's per-connection task has nothing left to do.
@@ -37,15 +37,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         channel.eventLoop.makeCompletedFuture {
             // Hummingbird's own decoder limits, from its configuration rather than copied here.
             let decoder = HTTP1Channel.Configuration.DecoderConfiguration()
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderFieldSize = decoder.maxHeaderFieldSize
-            limits.maxHeaderListSize = decoder.maxHeaderListSize
-            limits.maxHeaderFieldCount = decoder.maxHeaderFieldCount
+            let limits = HTTP1RequestParser.Limits(headBytes: decoder.maxHeaderListSize, fieldCount: decoder.maxHeaderFieldCount)
             let pipeline = channel.pipeline.syncOperations
-            // NIO's request decoder; responses are written as bytes by the connection handler (no encoder).
-            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
+            // No codec: requests are parsed and responses written as bytes by the connection handler.
             try pipeline.addHandlers(additionalChannelHandlers())
-            try pipeline.addHandler(HTTP1ConnectionHandler(responder: responder, logger: self.logger, gatherLimit: gatherLimit))
+            try pipeline.addHandler(HTTP1ConnectionHandler(responder: responder, logger: self.logger, gatherLimit: gatherLimit, limits: limits))
             return Connection(channel: channel)
         }
     }
