@@ -77,18 +77,30 @@ public enum HTTP1Syntax {
         }
     }
 
-    /// ASCII case-insensitive comparison with a lowercase literal.
+    /// ASCII case-insensitive comparison with a lowercase literal. Inlinable: called from other modules for every
+    /// field of every head, it must be specialised for the caller's byte collection (unspecialised, its generic
+    /// dispatch cost more than the rest of both parsers together).
+    @inlinable
     public static func equalsIgnoringCase<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ lowercase: StaticString) -> Bool {
         guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
-        return zip(bytes, expected).allSatisfy { byte, letter in
-            byte == letter || ((0x41...0x5A).contains(byte) && byte | 0x20 == letter)
+        var letter = lowercase.utf8Start
+        for byte in bytes {
+            guard byte == letter.pointee || ((0x41...0x5A).contains(byte) && byte | 0x20 == letter.pointee) else { return false }
+            letter += 1
         }
+        return true
     }
 
-    /// The comma-separated elements of a list field, without surrounding spaces and tabs; empty elements skipped.
-    public static func listElements(_ value: String) -> [Substring] {
-        value.split(separator: ",").map(trimmingSpaces).filter { !$0.isEmpty }
+    /// Calls `body` with each comma-separated element of a list field, without surrounding spaces and tabs; empty
+    /// elements skipped. Nothing is allocated.
+    public static func forEachListElement(_ value: String, _ body: (Substring) -> Void) {
+        var rest = value[...]
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: ",") ?? rest.endIndex
+            let element = trimmingSpaces(rest[..<end])
+            if !element.isEmpty { body(element) }
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+        }
     }
 
     private static func trimmingSpaces(_ text: Substring) -> Substring {

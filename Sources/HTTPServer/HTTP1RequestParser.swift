@@ -122,7 +122,9 @@ struct HTTP1RequestParser {
         var authority: String?
         var contentLength: String?
         var lengthsAgree = true
-        var codings: [Substring]?
+        /// Whether `Transfer-Encoding` was sent, and its last coding.
+        var transferCoded = false
+        var lastCoding: Substring?
         var close = false
         var keepAlive = false
         var count = 0
@@ -140,9 +142,10 @@ struct HTTP1RequestParser {
             if HTTP1Syntax.equalsIgnoringCase(name, "content-length") {
                 if let first = contentLength { lengthsAgree = lengthsAgree && first == value } else { contentLength = value }
             } else if HTTP1Syntax.equalsIgnoringCase(name, "transfer-encoding") {
-                codings = (codings ?? []) + HTTP1Syntax.listElements(value)
+                transferCoded = true
+                HTTP1Syntax.forEachListElement(value) { lastCoding = $0 }
             } else if HTTP1Syntax.equalsIgnoringCase(name, "connection") {
-                for option in HTTP1Syntax.listElements(value) {
+                HTTP1Syntax.forEachListElement(value) { option in
                     if HTTP1Syntax.equalsIgnoringCase(option.utf8, "close") { close = true }
                     if HTTP1Syntax.equalsIgnoringCase(option.utf8, "keep-alive") { keepAlive = true }
                 }
@@ -152,9 +155,9 @@ struct HTTP1RequestParser {
         }
 
         let declaredLength: Int?
-        if let codings {
+        if transferCoded {
             guard contentLength == nil else { throw HTTP1Syntax.Malformed("both Transfer-Encoding and Content-Length") }
-            guard minor == 1, let last = codings.last, HTTP1Syntax.equalsIgnoringCase(last.utf8, "chunked") else {
+            guard minor == 1, let lastCoding, HTTP1Syntax.equalsIgnoringCase(lastCoding.utf8, "chunked") else {
                 throw HTTP1Syntax.Malformed("unsupported transfer coding")
             }
             declaredLength = nil

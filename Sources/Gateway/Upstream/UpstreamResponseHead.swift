@@ -51,9 +51,11 @@ struct UpstreamResponseHead {
         } else if HTTP1Syntax.equalsIgnoringCase(name, "transfer-encoding") {
             hasTransferCoding = true
             // The last coding of the last field is the one applied last.
-            endsChunked = HTTP1Syntax.listElements(value).last.map { HTTP1Syntax.equalsIgnoringCase($0.utf8, "chunked") } ?? false
+            var last: Substring?
+            HTTP1Syntax.forEachListElement(value) { last = $0 }
+            endsChunked = last.map { HTTP1Syntax.equalsIgnoringCase($0.utf8, "chunked") } ?? false
         } else if HTTP1Syntax.equalsIgnoringCase(name, "connection") {
-            for option in HTTP1Syntax.listElements(value) {
+            HTTP1Syntax.forEachListElement(value) { option in
                 if HTTP1Syntax.equalsIgnoringCase(option.utf8, "close") { close = true }
                 if HTTP1Syntax.equalsIgnoringCase(option.utf8, "keep-alive") { keepAlive = true }
             }
