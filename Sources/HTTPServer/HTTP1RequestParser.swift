@@ -46,8 +46,7 @@ struct HTTP1RequestParser {
 
     private let limits: Limits
     private var stage = Stage.head
-    /// Bytes read and not yet parsed.
-    private var buffer: ByteBuffer?
+    private var pending = HTTP1PendingBytes()
 
     init(limits: Limits) {
         self.limits = limits
@@ -55,20 +54,13 @@ struct HTTP1RequestParser {
 
     mutating func append(_ incoming: ByteBuffer) {
         if case .failed = stage { return }
-        if var kept = buffer {
-            buffer = nil  // one reference, so the write below does not copy what is kept
-            kept.writeImmutableBuffer(incoming)
-            buffer = kept
-        } else {
-            buffer = incoming
-        }
+        pending.append(incoming)
     }
 
     /// The next part the bytes so far complete, or nil until more arrive.
     mutating func next() throws(HTTP1Syntax.Malformed) -> Part? {
-        var bytes = buffer ?? ByteBuffer()
-        buffer = nil
-        defer { if bytes.readableBytes > 0, !isFailed { buffer = bytes } }
+        var bytes = pending.take()
+        defer { if !isFailed { pending.keep(bytes) } }
         do {
             switch stage {
             case .failed:

@@ -31,8 +31,7 @@ struct UpstreamResponseParser {
     static let maxHeadBytes = 80 * 1024
 
     private var stage = Stage.idle
-    /// Bytes read and not yet parsed (an incomplete head or line waits here for the rest).
-    private var buffer: ByteBuffer?
+    private var pending = HTTP1PendingBytes()
     /// Whether the connection can carry another request once the current response has ended.
     private(set) var reusable = false
 
@@ -44,21 +43,14 @@ struct UpstreamResponseParser {
 
     /// Adds bytes read from the connection; `next()` then returns the parts they complete.
     mutating func append(_ incoming: ByteBuffer) {
-        if var kept = buffer {
-            buffer = nil  // one reference, so the write below does not copy what is kept
-            kept.writeImmutableBuffer(incoming)
-            buffer = kept
-        } else {
-            buffer = incoming
-        }
+        pending.append(incoming)
     }
 
     /// The next complete part (body bytes as far as they have arrived), or nil until more bytes arrive. Parts are
     /// returned one at a time, so the exchange can act on each (and start the next request) between calls.
     mutating func next() throws(Failure) -> HTTPClientResponsePart? {
-        var bytes = buffer ?? ByteBuffer()
-        buffer = nil
-        defer { if bytes.readableBytes > 0 { buffer = bytes } }
+        var bytes = pending.take()
+        defer { pending.keep(bytes) }
         while true {
             switch stage {
             case .idle:
