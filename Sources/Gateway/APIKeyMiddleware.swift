@@ -1,4 +1,5 @@
 import Core
+import HTTP1Wire
 import HTTPTypes
 import Hummingbird
 import Tenancy
@@ -20,30 +21,25 @@ public struct APIKeyMiddleware: RouterMiddleware {
     }
 
     static func presentedKey(_ request: Request) -> String? {
-        if let authorization = request.headers.firstValue(.authorization) {
-            // What every SDK sends, read without splitting or lowercasing; anything else takes the general path below.
-            if authorization.utf8.starts(with: "Bearer ".utf8) {
-                let token = authorization.utf8.dropFirst(7)
-                if let first = token.first, let last = token.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
-                    return String(Substring(token))
-                }
-            }
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" {
-                let token = parts[1]
-                // Starting and ending with a visible ASCII character leaves nothing to trim; skip Foundation's trim.
-                if let first = token.utf8.first, let last = token.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
-                    return String(token)
-                }
-                return token.trimmingCharacters(in: .whitespaces)
-            }
-        }
+        if let authorization = request.headers.firstValue(.authorization), let token = bearerToken(authorization) { return token }
         if let key = request.headers.firstValue(.xAPIKey) { return key }
         if ErrorShape.isGeminiPath(request.uri.path) {
             if let key = request.headers.firstValue(.xGoogAPIKey) { return key }
             if let key = request.uri.queryParameters.get("key") { return key }
         }
         return nil
+    }
+
+    /// The token of `Authorization: Bearer <token>` (the scheme in any case): leading spaces skipped, the scheme up
+    /// to the first space, the rest trimmed of whitespace — without splitting or lowercasing the header.
+    static func bearerToken(_ authorization: String) -> String? {
+        let header = authorization.drop { $0 == " " }
+        guard let space = header.firstIndex(of: " "), HTTP1Syntax.equalsIgnoringCase(header[..<space].utf8, "bearer") else { return nil }
+        let token = header[header.index(after: space)...]
+        guard let first = token.utf8.first, let last = token.utf8.last else { return nil }
+        // Starting and ending with a visible ASCII character leaves nothing to trim; skip Foundation's trim.
+        if (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) { return String(token) }
+        return token.trimmingCharacters(in: .whitespaces)
     }
 }
 

@@ -13,7 +13,7 @@ public enum HTTP1Syntax {
     }
 
     /// The index just past the empty line that ends a head (`\n\n` or `\n\r\n`), or nil when it has not arrived.
-    public static func headEnd(_ bytes: ByteBufferView) -> Int? {
+    static func headEnd(_ bytes: ByteBufferView) -> Int? {
         var index = bytes.startIndex
         while let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) {
             let next = newline + 1
@@ -22,6 +22,17 @@ public enum HTTP1Syntax {
             index = next
         }
         return nil
+    }
+
+    /// The bytes of a complete head (up to and including the empty line that ends it), or nil when its end has not
+    /// arrived (then nothing is read). A head longer than `limit` is refused, before its end arrives if need be.
+    public static func readHead(_ buffer: inout ByteBuffer, limit: Int) throws(Malformed) -> ByteBuffer? {
+        guard let end = headEnd(buffer.readableBytesView) else {
+            if buffer.readableBytes > limit { throw Malformed("head too large") }
+            return nil
+        }
+        guard end - buffer.readerIndex <= limit else { throw Malformed("head too large") }
+        return buffer.readSlice(length: end - buffer.readerIndex)!
     }
 
     /// The next line of `buffer` without its line break, or nil when no complete line has arrived (then nothing is

@@ -93,13 +93,7 @@ struct HTTP1RequestParser {
         while let first = buffer.readableBytesView.first, first == UInt8(ascii: "\r") || first == UInt8(ascii: "\n") {
             buffer.moveReaderIndex(forwardBy: 1)
         }
-        guard buffer.readableBytes > 0 else { return nil }
-        guard let end = HTTP1Syntax.headEnd(buffer.readableBytesView) else {
-            if buffer.readableBytes > limits.headBytes { throw HTTP1Syntax.Malformed("request head too large") }
-            return nil
-        }
-        guard end - buffer.readerIndex <= limits.headBytes else { throw HTTP1Syntax.Malformed("request head too large") }
-        let head = buffer.readSlice(length: end - buffer.readerIndex)!
+        guard buffer.readableBytes > 0, let head = try HTTP1Syntax.readHead(&buffer, limit: limits.headBytes) else { return nil }
         return try head.withUnsafeReadableBytes { raw in Result { () throws(HTTP1Syntax.Malformed) in try parse(raw) } }.get()
     }
 
@@ -112,13 +106,7 @@ struct HTTP1RequestParser {
 
         var fields = HTTPFields()
         var authority: String?
-        var contentLength: String?
-        var lengthsAgree = true
-        /// Whether `Transfer-Encoding` was sent, and its last coding.
-        var transferCoded = false
-        var lastCoding: Substring?
-        var close = false
-        var keepAlive = false
+        var framing = HTTP1FramingFields()
         var count = 0
         while let line = lines.next(), !line.isEmpty {
             count += 1
@@ -131,33 +119,18 @@ struct HTTP1RequestParser {
                 authority = value
                 continue
             }
-            if HTTP1Syntax.equalsIgnoringCase(name, "content-length") {
-                if let first = contentLength { lengthsAgree = lengthsAgree && first == value } else { contentLength = value }
-            } else if HTTP1Syntax.equalsIgnoringCase(name, "transfer-encoding") {
-                transferCoded = true
-                HTTP1Syntax.forEachListElement(value) { lastCoding = $0 }
-            } else if HTTP1Syntax.equalsIgnoringCase(name, "connection") {
-                HTTP1Syntax.forEachListElement(value) { option in
-                    if HTTP1Syntax.equalsIgnoringCase(option.utf8, "close") { close = true }
-                    if HTTP1Syntax.equalsIgnoringCase(option.utf8, "keep-alive") { keepAlive = true }
-                }
-            }
+            framing.note(name, value)
             guard let fieldName = HTTPField.Name(String(decoding: name, as: UTF8.self)) else { throw HTTP1Syntax.Malformed("bad header name") }
             fields.append(HTTPField(name: fieldName, value: value))
         }
 
         let declaredLength: Int?
-        if transferCoded {
-            guard contentLength == nil else { throw HTTP1Syntax.Malformed("both Transfer-Encoding and Content-Length") }
-            guard minor == 1, let lastCoding, HTTP1Syntax.equalsIgnoringCase(lastCoding.utf8, "chunked") else {
-                throw HTTP1Syntax.Malformed("unsupported transfer coding")
-            }
+        if framing.transferCoded {
+            guard framing.contentLength == nil else { throw HTTP1Syntax.Malformed("both Transfer-Encoding and Content-Length") }
+            guard minor == 1, framing.endsChunked else { throw HTTP1Syntax.Malformed("unsupported transfer coding") }
             declaredLength = nil
-        } else if let contentLength {
-            guard let length = HTTP1Syntax.contentLength(contentLength), lengthsAgree else { throw HTTP1Syntax.Malformed("bad content-length") }
-            declaredLength = length
         } else {
-            declaredLength = 0
+            declaredLength = try framing.length() ?? 0
         }
 
         let request: HTTPRequest
@@ -167,7 +140,7 @@ struct HTTP1RequestParser {
             request = try Self.otherForm(method: method, target: target, minor: minor, authority: authority, fields: fields)
         }
         return Head(
-            request: request, isHead: method == "HEAD", isHTTP10: minor == 0, keepAlive: minor == 1 ? !close : keepAlive && !close,
+            request: request, isHead: method == "HEAD", isHTTP10: minor == 0, keepAlive: framing.persistent(minor: minor),
             declaredLength: declaredLength
         )
     }

@@ -26,4 +26,15 @@ import Testing
         #expect(APIKeyMiddleware.presentedKey(request("/v1/chat/completions", [("x-goog-api-key", "ahg-4")])) == nil)
         #expect(APIKeyMiddleware.presentedKey(request("/v1/models", [("Authorization", "Basic abc")])) == nil)
     }
+
+    /// The header is read as splitting it at its first space would read it (leading spaces skipped, the rest trimmed).
+    @Test func bearerHeadersInTheirOddShapes() {
+        #expect(APIKeyMiddleware.bearerToken("BEARER k1") == "k1")
+        #expect(APIKeyMiddleware.bearerToken("  Bearer k2 ") == "k2")
+        #expect(APIKeyMiddleware.bearerToken("Bearer a b") == "a b")
+        #expect(APIKeyMiddleware.bearerToken("Bearer   ") == "")
+        #expect(APIKeyMiddleware.bearerToken("Bearer ") == nil)
+        #expect(APIKeyMiddleware.bearerToken("Bearer") == nil)
+        #expect(APIKeyMiddleware.bearerToken("Bearerx k") == nil)
+    }
 }

@@ -3,23 +3,14 @@ import NIOCore
 import NIOHTTP1
 
 /// A response head read from its raw bytes (status line, fields, the empty line), with what framing and reuse
-/// depend on noted while the fields are read, so nothing searches or re-splits the headers afterwards.
+/// depend on noted while the fields are read (`HTTP1FramingFields`).
 struct UpstreamResponseHead {
     var head: HTTPResponseHead
-    /// The first `Content-Length` value, and whether every other one repeats it.
-    var contentLength: String?
-    var lengthsAgree = true
-    /// Whether a `Transfer-Encoding` field was sent, and whether its last coding is `chunked`.
-    var hasTransferCoding = false
-    var endsChunked = false
-    /// `Connection` options.
-    var close = false
-    var keepAlive = false
+    var framing = HTTP1FramingFields()
 
-    /// Whether the connection may carry another request after this response (HTTP/1.1 unless `close`; HTTP/1.0
-    /// only with `keep-alive`).
+    /// Whether the connection may carry another request after this response.
     var persistent: Bool {
-        head.version.minor >= 1 ? !close : keepAlive && !close
+        framing.persistent(minor: head.version.minor)
     }
 
     typealias Failure = UpstreamResponseParser.Failure
@@ -35,31 +26,13 @@ struct UpstreamResponseHead {
                 let (nameRange, valueRange) = try HTTP1Syntax.field(raw, line)
                 let name = UnsafeRawBufferPointer(rebasing: raw[nameRange])
                 let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueRange]), as: UTF8.self)
-                parsed.note(name, value)
+                parsed.framing.note(name, value)
                 parsed.head.headers.add(name: String(decoding: name, as: UTF8.self), value: value)
             } catch {
                 return .failure(.malformed(error.reason))
             }
         }
         return .success(parsed)
-    }
-
-    /// Notes the fields framing and reuse depend on.
-    private mutating func note(_ name: UnsafeRawBufferPointer, _ value: String) {
-        if HTTP1Syntax.equalsIgnoringCase(name, "content-length") {
-            if let first = contentLength { lengthsAgree = lengthsAgree && first == value } else { contentLength = value }
-        } else if HTTP1Syntax.equalsIgnoringCase(name, "transfer-encoding") {
-            hasTransferCoding = true
-            // The last coding of the last field is the one applied last.
-            var last: Substring?
-            HTTP1Syntax.forEachListElement(value) { last = $0 }
-            endsChunked = last.map { HTTP1Syntax.equalsIgnoringCase($0.utf8, "chunked") } ?? false
-        } else if HTTP1Syntax.equalsIgnoringCase(name, "connection") {
-            HTTP1Syntax.forEachListElement(value) { option in
-                if HTTP1Syntax.equalsIgnoringCase(option.utf8, "close") { close = true }
-                if HTTP1Syntax.equalsIgnoringCase(option.utf8, "keep-alive") { keepAlive = true }
-            }
-        }
     }
 
     /// `HTTP/1.x SSS[ reason]`.

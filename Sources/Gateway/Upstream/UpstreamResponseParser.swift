@@ -92,25 +92,31 @@ struct UpstreamResponseParser {
 
     /// A complete head, or nil when its end has not arrived (then nothing is read).
     private func readHead(_ buffer: inout ByteBuffer) throws(Failure) -> UpstreamResponseHead? {
-        guard let end = HTTP1Syntax.headEnd(buffer.readableBytesView) else {
-            if buffer.readableBytes > Self.maxHeadBytes { throw .malformed("response head too large") }
-            return nil
+        let head: ByteBuffer?
+        do {
+            head = try HTTP1Syntax.readHead(&buffer, limit: Self.maxHeadBytes)
+        } catch {
+            throw .malformed("response " + error.reason)
         }
-        guard end - buffer.readerIndex <= Self.maxHeadBytes else { throw .malformed("response head too large") }
-        let head = buffer.readSlice(length: end - buffer.readerIndex)!
-        return try head.withUnsafeReadableBytes { UpstreamResponseHead.parse($0) }.get()
+        return try head?.withUnsafeReadableBytes { UpstreamResponseHead.parse($0) }.get()
     }
 
     private static func framing(of parsed: UpstreamResponseHead, isHead: Bool) throws(Failure) -> (HTTP1BodyReader.Framing, delimited: Bool) {
         let code = parsed.head.status.code
         if isHead || code == 204 || code == 304 { return (.length(0), true) }
-        if parsed.hasTransferCoding {
+        let framing = parsed.framing
+        if framing.transferCoded {
             // Chunked must be the last coding; anything else can only end with the connection. A length beside it
             // is ignored, and the connection not reused: the two disagreeing is how responses get split.
-            return parsed.endsChunked ? (.chunked, parsed.contentLength == nil) : (.untilClose, false)
+            return framing.endsChunked ? (.chunked, framing.contentLength == nil) : (.untilClose, false)
         }
-        guard let first = parsed.contentLength else { return (.untilClose, false) }
-        guard let length = HTTP1Syntax.contentLength(first), parsed.lengthsAgree else { throw .malformed("bad content-length") }
+        let length: Int?
+        do {
+            length = try framing.length()
+        } catch {
+            throw .malformed(error.reason)
+        }
+        guard let length else { return (.untilClose, false) }
         return (.length(length), true)
     }
 }

@@ -1,0 +1,44 @@
+/// The fields a message's framing and its connection's reuse depend on, noted while a head's fields are read so
+/// nothing searches or re-splits the headers afterwards. Shared by the request and the response parser.
+public struct HTTP1FramingFields: Sendable {
+    /// The first `Content-Length` value, and whether every other one repeats it.
+    public private(set) var contentLength: String?
+    public private(set) var lengthsAgree = true
+    /// Whether `Transfer-Encoding` was sent, and whether the last coding of its last field is `chunked`.
+    public private(set) var transferCoded = false
+    public private(set) var endsChunked = false
+    /// `Connection` options.
+    public private(set) var close = false
+    public private(set) var keepAlive = false
+
+    public init() {}
+
+    /// Notes the field when framing or reuse depends on it.
+    public mutating func note(_ name: UnsafeRawBufferPointer, _ value: String) {
+        if HTTP1Syntax.equalsIgnoringCase(name, "content-length") {
+            if let first = contentLength { lengthsAgree = lengthsAgree && first == value } else { contentLength = value }
+        } else if HTTP1Syntax.equalsIgnoringCase(name, "transfer-encoding") {
+            transferCoded = true
+            var last: Substring?
+            HTTP1Syntax.forEachListElement(value) { last = $0 }
+            endsChunked = last.map { HTTP1Syntax.equalsIgnoringCase($0.utf8, "chunked") } ?? false
+        } else if HTTP1Syntax.equalsIgnoringCase(name, "connection") {
+            HTTP1Syntax.forEachListElement(value) { option in
+                if HTTP1Syntax.equalsIgnoringCase(option.utf8, "close") { close = true }
+                if HTTP1Syntax.equalsIgnoringCase(option.utf8, "keep-alive") { keepAlive = true }
+            }
+        }
+    }
+
+    /// Whether the connection may carry another message: HTTP/1.1 unless `close`; HTTP/1.0 only with `keep-alive`.
+    public func persistent(minor: Int) -> Bool {
+        minor >= 1 ? !close : keepAlive && !close
+    }
+
+    /// The `Content-Length`, when one was sent: digits only, every value the same.
+    public func length() throws(HTTP1Syntax.Malformed) -> Int? {
+        guard let contentLength else { return nil }
+        guard let length = HTTP1Syntax.contentLength(contentLength), lengthsAgree else { throw HTTP1Syntax.Malformed("bad content-length") }
+        return length
+    }
+}
