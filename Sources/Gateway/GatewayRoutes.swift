@@ -82,16 +82,15 @@ public struct GatewayRoutes: Sendable {
         _ format: IngressFormat, _ request: Request, _ context: AppRequestContext, model: String?, streamHint: Bool?
     ) async throws -> Response {
         var request = request
-        let (body, bytes) = try await request.sizedJSONObject(limit: maxBodyBytes)
-        let inbound = try Self.inbound(format, request.headers, context, body: body, bytes: bytes, model: model, streamHint: streamHint)
+        let body = try await request.jsonObjectBytes(limit: maxBodyBytes)
+        let inbound = try Self.inbound(format, request.headers, context, body: body, model: model, streamHint: streamHint)
         return try await gateway.engine.handle(inbound)
     }
 
     /// Synchronous, so its temporaries stay out of the async frame the connection keeps (PERFORMANCE.md).
     @inline(never)
     private static func inbound(
-        _ format: IngressFormat, _ headers: HTTPFields, _ context: AppRequestContext, body: [String: JSONValue], bytes: Int, model: String?,
-        streamHint: Bool?
+        _ format: IngressFormat, _ headers: HTTPFields, _ context: AppRequestContext, body: JSONObjectBytes, model: String?, streamHint: Bool?
     ) throws -> ProxyEngine.Inbound {
         var relay: [(String, String)] = []
         for name in Self.relayedHeaders {
@@ -99,7 +98,7 @@ public struct GatewayRoutes: Sendable {
         }
         return ProxyEngine.Inbound(
             format: format, body: body, modelFromPath: model, streamHint: streamHint, relayHeaders: relay,
-            identity: try context.requireKey(), requestId: context.requestId, bodyBytes: bytes,
+            identity: try context.requireKey(), requestId: context.requestId,
             sessionId: try SessionStickiness.sessionId(headers[SessionStickiness.header]),
             strategy: try RoutingStrategy.requested(headers[RoutingStrategy.header])
         )
@@ -109,9 +108,9 @@ public struct GatewayRoutes: Sendable {
 
     private func forward(_ request: Request, _ context: AppRequestContext, _ capability: Capability) async throws -> Response {
         var request = request
-        let (body, bytes) = try await request.sizedJSONObject(limit: maxBodyBytes)
+        let body = try await request.jsonObjectBytes(limit: maxBodyBytes)
         return try await gateway.engine.forward(
-            body, bodyBytes: bytes, capability: capability, identity: try context.requireKey(), requestId: context.requestId,
+            body, capability: capability, identity: try context.requireKey(), requestId: context.requestId,
             strategy: try RoutingStrategy.requested(request.headers[RoutingStrategy.header])
         )
     }

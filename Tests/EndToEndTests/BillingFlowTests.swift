@@ -106,6 +106,27 @@ import TestSupport
         }
     }
 
+    /// An upstream that reports no usage does not make the request free: forwarded (chat to OpenAI) or translated
+    /// (Messages to OpenAI), the charge is estimated from the prompt and the answer.
+    @Test func anAnswerWithoutUsageIsChargedAsEstimated() async throws {
+        try await GatewayHarness.withRunning { h in
+            try await setGptFakePrice(h)
+            h.openai.setBehavior(.withoutUsage)
+            for ingress in [Ingress.chat, .messages] {
+                let (path, body) = ingress.request(model: "gpt-fake", prompt: "hello", stream: false)
+                #expect(try await post(h, path, body).status == 200, "\(ingress)")
+            }
+            let entries = try await charges(h, expecting: 2)
+            #expect(entries.count == 2)
+            for entry in entries {
+                #expect((entry["usage"] as? [String: Any])?["estimated"] as? Bool == true)
+                #expect(((entry["amount_micros"] as? NSNumber)?.int64Value ?? 0) < 0)
+            }
+            h.openai.setBehavior(.normal)
+            try await assertReconciled(h)
+        }
+    }
+
     @Test func insufficientCreditsAnswer402InEachIngressShape() async throws {
         try await GatewayHarness.withRunning(extra: ["AIHIGRESS_BOOTSTRAP_CREDITS": "0"]) { h in
             for ingress in Ingress.allCases {

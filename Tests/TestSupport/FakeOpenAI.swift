@@ -28,7 +28,7 @@ enum FakeOpenAI {
             var o = base
             o["object"] = .string("chat.completion")
             o["choices"] = .array([.object(["index": .int(0), "message": .object(message), "finish_reason": .string(finish)])])
-            o["usage"] = usage
+            if behavior != .withoutUsage { o["usage"] = usage }
             return FakeWire.json(.object(o))
         }
         func chunk(_ delta: [String: JSONValue], finish: String? = nil) -> SSEFrame {

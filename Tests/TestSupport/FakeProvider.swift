@@ -24,6 +24,8 @@ public final class FakeProvider: Sendable {
         case streamError(afterFrames: Int)
         /// Stream one frame every `interval`, for `frames` frames (long streams for disconnect tests).
         case slowStream(interval: Duration, frames: Int)
+        /// OpenAI, complete answers: no `usage` member, as some self-hosted upstreams answer.
+        case withoutUsage
     }
 
     public struct Received: Sendable {

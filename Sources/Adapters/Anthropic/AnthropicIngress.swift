@@ -9,7 +9,7 @@ public struct AnthropicIngress: IngressCodec {
         guard let modelName = try fields.string("model") ?? model else { throw AnthropicWire.missing(fields, "model") }
         guard !modelName.isEmpty else { throw fields.invalid("model", "must not be empty") }
         // Anthropic requires max_tokens; accepting requests without it would hide a client bug until it hit Anthropic.
-        guard let maxTokens = try maxOutputTokens(body) else { throw AnthropicWire.missing(fields, "max_tokens") }
+        guard let maxTokens = try Self.outputCap(fields) else { throw AnthropicWire.missing(fields, "max_tokens") }
         guard maxTokens >= 1 else { throw fields.invalid("max_tokens", "must be at least 1") }
         guard let items = try fields.array("messages") else { throw AnthropicWire.missing(fields, "messages") }
 
@@ -26,8 +26,12 @@ public struct AnthropicIngress: IngressCodec {
         return request
     }
 
-    public func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int? {
-        try Fields(body).int("max_tokens")
+    public func maxOutputTokens(_ body: JSONObjectBytes) throws(APIError) -> Int? {
+        try Self.outputCap(Fields(body.members(["max_tokens"])))
+    }
+
+    private static func outputCap(_ fields: Fields) throws(APIError) -> Int? {
+        try fields.int("max_tokens")
     }
 
     public func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue {

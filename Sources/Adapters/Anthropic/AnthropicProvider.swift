@@ -33,6 +33,12 @@ public struct AnthropicProvider: ProviderCodec {
         return .object(body)
     }
 
+    public func reportedUsage(_ member: (String) -> JSONValue?) -> Usage? {
+        let top = JSONValue.object(["type": member("type") ?? .null, "error": member("error") ?? .null])
+        guard AnthropicWire.errorMessage(top) == nil, let usage = member("usage"), usage != .null else { return nil }
+        return AnthropicWire.usage(from: usage)
+    }
+
     public func decodeResponse(_ body: JSONValue, model: String) throws(UpstreamStreamError) -> ChatResponse {
         if let message = AnthropicWire.errorMessage(body) { throw UpstreamStreamError(message) }
         guard body.objectValue != nil else { throw UpstreamStreamError("upstream answer is not a JSON object") }

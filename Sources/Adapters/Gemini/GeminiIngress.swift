@@ -32,8 +32,8 @@ public struct GeminiIngress: IngressCodec {
         return request
     }
 
-    public func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int? {
-        let fields = Fields(body)
+    public func maxOutputTokens(_ body: JSONObjectBytes) throws(APIError) -> Int? {
+        let fields = Fields(body.members(["generationConfig", "generation_config"]))
         guard let config = try fields.objectField(GeminiWire.key(fields, "generationConfig")) else { return nil }
         return try Self.maxOutputTokens(config)
     }

@@ -33,6 +33,12 @@ public struct GeminiProvider: ProviderCodec {
         return .object(body)
     }
 
+    public func reportedUsage(_ member: (String) -> JSONValue?) -> Usage? {
+        let top = JSONValue.object(["error": member("error") ?? .null])
+        guard GeminiWire.errorMessage(top) == nil, let usage = member("usageMetadata"), usage != .null else { return nil }
+        return GeminiWire.usage(from: usage)
+    }
+
     public func decodeResponse(_ body: JSONValue, model: String) throws(UpstreamStreamError) -> ChatResponse {
         if let message = GeminiWire.errorMessage(body) { throw UpstreamStreamError(message) }
         guard body.objectValue != nil else { throw UpstreamStreamError("upstream answer is not a JSON object") }

@@ -22,7 +22,7 @@ public struct OpenAIChatIngress: IngressCodec {
             messages: reader.messages,
             tools: try Self.tools(fields),
             toolChoice: try Self.toolChoice(fields),
-            maxOutputTokens: try maxOutputTokens(body),
+            maxOutputTokens: try Self.outputCap(fields),
             temperature: try fields.double("temperature"),
             topP: try fields.double("top_p"),
             stopSequences: try fields.stringOrStrings("stop"),
@@ -32,8 +32,11 @@ public struct OpenAIChatIngress: IngressCodec {
         )
     }
 
-    public func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int? {
-        let fields = Fields(body)
+    public func maxOutputTokens(_ body: JSONObjectBytes) throws(APIError) -> Int? {
+        try Self.outputCap(Fields(body.members(["max_completion_tokens", "max_tokens"])))
+    }
+
+    private static func outputCap(_ fields: Fields) throws(APIError) -> Int? {
         // `max_completion_tokens` replaced `max_tokens`; the newer one wins when both are sent.
         let maxCompletionTokens = try fields.int("max_completion_tokens")
         let maxTokens = try fields.int("max_tokens")

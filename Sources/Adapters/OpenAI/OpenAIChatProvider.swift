@@ -12,6 +12,12 @@ public struct OpenAIChatProvider: ProviderCodec {
         OpenAIChatBody.request(request, model: upstreamModel)
     }
 
+    public func reportedUsage(_ member: (String) -> JSONValue?) -> Usage? {
+        if let error = member("error"), error != .null { return nil }
+        guard let usage = member("usage"), usage != .null else { return nil }
+        return OpenAIWire.usage(fromChat: usage)
+    }
+
     public func decodeResponse(_ body: JSONValue, model: String) throws(UpstreamStreamError) -> ChatResponse {
         guard body.objectValue != nil else { throw UpstreamStreamError("upstream answer is not a JSON object") }
         if let error = body["error"], error != .null { throw UpstreamStreamError(OpenAIWire.errorMessage(error)) }

@@ -27,7 +27,7 @@ public struct ResponsesIngress: IngressCodec {
             messages: reader.messages,
             tools: try Self.tools(fields),
             toolChoice: try Self.toolChoice(fields),
-            maxOutputTokens: try maxOutputTokens(body),
+            maxOutputTokens: try Self.outputCap(fields),
             temperature: try fields.double("temperature"),
             topP: try fields.double("top_p"),
             stream: stream ?? bodyStream ?? false,
@@ -35,8 +35,12 @@ public struct ResponsesIngress: IngressCodec {
         )
     }
 
-    public func maxOutputTokens(_ body: [String: JSONValue]) throws(APIError) -> Int? {
-        try Fields(body).int("max_output_tokens")
+    public func maxOutputTokens(_ body: JSONObjectBytes) throws(APIError) -> Int? {
+        try Self.outputCap(Fields(body.members(["max_output_tokens"])))
+    }
+
+    private static func outputCap(_ fields: Fields) throws(APIError) -> Int? {
+        try fields.int("max_output_tokens")
     }
 
     public func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue {

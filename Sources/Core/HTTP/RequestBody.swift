@@ -18,18 +18,18 @@ extension Request {
 
     /// The body as a JSON object: 400 when it is not JSON or not an object.
     public mutating func jsonObject(limit: Int) async throws -> [String: JSONValue] {
-        try await sizedJSONObject(limit: limit).object
+        try await jsonObjectBytes(limit: limit).object()
     }
 
-    /// The JSON object body and its size in bytes.
-    public mutating func sizedJSONObject(limit: Int) async throws -> (object: [String: JSONValue], bytes: Int) {
+    /// The JSON object body as its bytes, checked whole and indexed by member (`JSONObjectBytes`).
+    public mutating func jsonObjectBytes(limit: Int) async throws -> JSONObjectBytes {
         let buffer = try await collectLimited(limit)
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body is empty; expected a JSON object", code: "invalid_json") }
-        let value = try JSONText.parse(buffer.readableBytesView)
-        guard case .object(let object) = value else {
-            throw APIError.badRequest("request body must be a JSON object, got \(value.typeName)", code: "invalid_json")
+        switch Result(catching: { () throws(JSONObjectBytes.Failure) in try JSONObjectBytes(buffer) }) {
+        case .success(let object): return object
+        case .failure(.invalid): throw APIError.badRequest("request body is not valid JSON", code: "invalid_json")
+        case .failure(.notAnObject(let typeName)): throw APIError.badRequest("request body must be a JSON object, got \(typeName)", code: "invalid_json")
         }
-        return (object, buffer.readableBytes)
     }
 }
 

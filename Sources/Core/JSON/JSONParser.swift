@@ -14,16 +14,145 @@ struct JSONParser {
             var parser = JSONParser(bytes: buffer)
             parser.skipWhitespace()
             let value = try parser.value()
-            parser.skipWhitespace()
-            guard parser.index == buffer.count else { throw Failure() }
+            try parser.expectEnd()
             return value
         }
         if let result = try input.withContiguousStorageIfAvailable(run) { return result }
         return try Array(input).withUnsafeBufferPointer(run)
     }
 
+    /// A member of an object: its key, and where the key (with its quotes) and the value lie in the input.
+    struct Member: Sendable {
+        let key: String
+        let keyBytes: Range<Int>
+        let valueBytes: Range<Int>
+    }
+
+    /// The members of a document that is an object, in order and duplicates included, with the whole document
+    /// checked as `parse` checks it but nothing below the top level built; nil for a valid document that is not
+    /// an object.
+    static func objectMembers(_ input: UnsafeBufferPointer<UInt8>) throws -> [Member]? {
+        var parser = JSONParser(bytes: input)
+        parser.skipWhitespace()
+        guard parser.index < input.count, input[parser.index] == UInt8(ascii: "{") else {
+            try parser.skipValue()
+            try parser.expectEnd()
+            return nil
+        }
+        var members: [Member] = []
+        try parser.container(close: UInt8(ascii: "}")) { parser in
+            let keyStart = parser.index
+            let key = try parser.key()
+            let keyEnd = parser.index
+            try parser.colon()
+            let valueStart = parser.index
+            try parser.skipValue()
+            members.append(Member(key: key, keyBytes: keyStart..<keyEnd, valueBytes: valueStart..<parser.index))
+        }
+        try parser.expectEnd()
+        return members
+    }
+
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+    }
+
+    private mutating func expectEnd() throws {
+        skipWhitespace()
+        guard index == bytes.count else { throw Failure() }
+    }
+
+    /// Checks a value as `value()` reads it, building nothing but the numbers' text.
+    private mutating func skipValue() throws {
+        guard index < bytes.count else { throw Failure() }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            try container(close: UInt8(ascii: "}")) { parser in
+                _ = try parser.key()
+                try parser.colon()
+                try parser.skipValue()
+            }
+        case UInt8(ascii: "["): try container(close: UInt8(ascii: "]")) { try $0.skipValue() }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        // The number is converted as `value()` converts it: an exponent that overflows a double is refused there too.
+        default: _ = try number()
+        }
+    }
+
+    /// An object's or array's elements, each read by `element`, nested at most `maxDepth` deep. Always inlined:
+    /// the closure then costs nothing on the path that parses every relayed stream frame.
+    @inline(__always)
+    private mutating func container(close: UInt8, element: (inout JSONParser) throws -> Void) throws {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw Failure() }
+        defer { depth -= 1 }
+        index += 1
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == close {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try element(&self)
+            skipWhitespace()
+            guard index < bytes.count else { throw Failure() }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == close { index += 1; return }
+            throw Failure()
+        }
+    }
+
+    private mutating func key() throws -> String {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Failure() }
+        return try string()
+    }
+
+    private mutating func colon() throws {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure() }
+        index += 1
+        skipWhitespace()
+    }
+
+    private mutating func skipString() throws {
+        index += 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\"") { return }
+            if byte == UInt8(ascii: "\\") {
+                guard index < bytes.count else { throw Failure() }
+                let escape = bytes[index]
+                index += 1
+                if escape == UInt8(ascii: "u") {
+                    _ = try hex4()
+                } else if Self.unescaped(escape) == nil {
+                    throw Failure()
+                }
+            } else if byte < 0x20 {
+                throw Failure()
+            }
+        }
+        throw Failure()
+    }
+
+    /// The byte a one-character escape (`\n`, `\"`, …) stands for.
+    private static func unescaped(_ escape: UInt8) -> UInt8? {
+        switch escape {
+        case UInt8(ascii: "\""): 0x22
+        case UInt8(ascii: "\\"): 0x5C
+        case UInt8(ascii: "/"): 0x2F
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
     }
 
     private mutating func skipWhitespace() {
@@ -53,53 +182,19 @@ struct JSONParser {
     }
 
     private mutating func object() throws -> JSONValue {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw Failure() }
-        defer { depth -= 1 }
-        index += 1
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
+        try container(close: UInt8(ascii: "}")) { parser in
+            let key = try parser.key()
+            try parser.colon()
+            members[key] = try parser.value()
         }
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Failure() }
-            let key = try string()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure() }
-            index += 1
-            skipWhitespace()
-            members[key] = try value()
-            skipWhitespace()
-            guard index < bytes.count else { throw Failure() }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw Failure()
-        }
+        return .object(members)
     }
 
     private mutating func array() throws -> JSONValue {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw Failure() }
-        defer { depth -= 1 }
-        index += 1
         var items: [JSONValue] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array(items)
-        }
-        while true {
-            skipWhitespace()
-            items.append(try value())
-            skipWhitespace()
-            guard index < bytes.count else { throw Failure() }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-            throw Failure()
-        }
+        try container(close: UInt8(ascii: "]")) { items.append(try $0.value()) }
+        return .array(items)
     }
 
     private mutating func string() throws -> String {
@@ -129,17 +224,12 @@ struct JSONParser {
                 guard index < bytes.count else { throw Failure() }
                 let escape = bytes[index]
                 index += 1
-                switch escape {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"): appendScalar(try unicodeEscape(), to: &out)
-                default: throw Failure()
+                if escape == UInt8(ascii: "u") {
+                    appendScalar(try unicodeEscape(), to: &out)
+                } else if let byte = Self.unescaped(escape) {
+                    out.append(byte)
+                } else {
+                    throw Failure()
                 }
             default:
                 if byte < 0x20 { throw Failure() }

@@ -38,12 +38,10 @@ struct ForwardAttempt: AttemptWork {
     let images: Int
 
     func prepare(_ candidate: Candidate, key: UpstreamKey) throws(APIError) -> PreparedCall {
-        var upstreamBody = inbound.body
-        upstreamBody["model"] = .string(candidate.upstreamModel)
         let provider = candidate.provider
         return PreparedCall(
             candidate: candidate, key: key, path: capability == .images ? provider.imagesPath : provider.embeddingsPath,
-            body: .object(upstreamBody), passthrough: true, stripUsageChunk: false
+            body: inbound.body.replacing([("model", .string(candidate.upstreamModel))]), passthrough: true, stripUsageChunk: false
         )
     }
 

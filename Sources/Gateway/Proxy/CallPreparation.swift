@@ -1,11 +1,12 @@
 import Adapters
 import Core
+import NIOCore
 
 /// Builds the upstream body and path for a candidate. The path comes only from provider settings; nothing in
 /// the client's body is read for it.
 struct CallPreparation: Sendable {
     let format: IngressFormat
-    let body: [String: JSONValue]
+    let body: JSONObjectBytes
     /// The decoded request, or the 400 it produced (only fatal when translation is needed).
     let decoded: Result<ChatRequest, APIError>
     let stream: Bool
@@ -13,35 +14,36 @@ struct CallPreparation: Sendable {
     func prepare(_ candidate: Candidate, key: UpstreamKey) throws(APIError) -> PreparedCall {
         let provider = candidate.provider
         if format.isPassthrough(to: provider) {
-            var body = self.body
+            // The client's bytes with only these members set (`JSONObjectBytes.replacing`).
+            var changes: [(key: String, value: JSONValue)] = []
             var strip = false
             switch format {
             case .gemini:
                 break
             case .chatCompletions:
-                body["model"] = .string(candidate.upstreamModel)
+                changes.append(("model", .string(candidate.upstreamModel)))
                 if stream {
-                    body["stream"] = .bool(true)
+                    changes.append(("stream", .bool(true)))
                     var options = body["stream_options"]?.objectValue ?? [:]
                     if options["include_usage"]?.boolValue != true {
                         options["include_usage"] = .bool(true)
                         strip = true
                     }
-                    body["stream_options"] = .object(options)
+                    changes.append(("stream_options", .object(options)))
                 }
             case .responses, .anthropicMessages:
-                body["model"] = .string(candidate.upstreamModel)
-                if stream { body["stream"] = .bool(true) }
+                changes.append(("model", .string(candidate.upstreamModel)))
+                if stream { changes.append(("stream", .bool(true))) }
             }
             return PreparedCall(
                 candidate: candidate, key: key, path: path(for: provider, model: candidate.upstreamModel, passthrough: true),
-                body: .object(body), passthrough: true, stripUsageChunk: strip
+                body: body.replacing(changes), passthrough: true, stripUsageChunk: strip
             )
         }
         let request = try decoded.get()
         return PreparedCall(
             candidate: candidate, key: key, path: path(for: provider, model: candidate.upstreamModel, passthrough: false),
-            body: provider.kind.codec.encodeRequest(request, upstreamModel: candidate.upstreamModel),
+            body: ByteBuffer(bytes: JSONText.bytes(provider.kind.codec.encodeRequest(request, upstreamModel: candidate.upstreamModel))),
             passthrough: false, stripUsageChunk: false
         )
     }

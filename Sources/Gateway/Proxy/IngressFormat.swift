@@ -1,5 +1,6 @@
 import Adapters
 import Core
+import NIOCore
 
 /// The client-facing API a request came in on.
 public enum IngressFormat: String, Sendable {
@@ -43,7 +44,8 @@ struct PreparedCall: Sendable {
     let candidate: Candidate
     let key: UpstreamKey
     let path: String
-    let body: JSONValue
+    /// The bytes sent.
+    let body: ByteBuffer
     let passthrough: Bool
     /// Passthrough of an OpenAI chat stream whose client did not ask for usage: the usage-only chunk the gateway
     /// requested for itself is removed before relaying.

@@ -48,7 +48,8 @@ public final class ProxyEngine: Sendable {
 
     final class Inbound: Sendable {
         let format: IngressFormat
-        let body: [String: JSONValue]
+        /// Read member by member; forwarded unchanged but for what the gateway sets (`CallPreparation`).
+        let body: JSONObjectBytes
         /// Gemini: from the URL.
         let modelFromPath: String?
         /// Gemini: from the URL; chat: `Accept: text/event-stream` when `stream` is absent.
@@ -58,15 +59,15 @@ public final class ProxyEngine: Sendable {
         let identity: APIKeyIdentity
         let requestId: String
         /// Size of the client's body, for the prompt estimate behind the credit hold.
-        let bodyBytes: Int
+        var bodyBytes: Int { body.count }
         /// `X-Session-Id`, for stickiness.
         let sessionId: String?
         /// `X-Routing-Strategy`, overriding the logical model's and the default.
         let strategy: RoutingStrategy?
 
         init(
-            format: IngressFormat, body: [String: JSONValue], modelFromPath: String?, streamHint: Bool?, relayHeaders: [(String, String)],
-            identity: APIKeyIdentity, requestId: String, bodyBytes: Int, sessionId: String? = nil, strategy: RoutingStrategy? = nil
+            format: IngressFormat, body: JSONObjectBytes, modelFromPath: String?, streamHint: Bool?, relayHeaders: [(String, String)],
+            identity: APIKeyIdentity, requestId: String, sessionId: String? = nil, strategy: RoutingStrategy? = nil
         ) {
             self.format = format
             self.body = body
@@ -75,7 +76,6 @@ public final class ProxyEngine: Sendable {
             self.relayHeaders = relayHeaders
             self.identity = identity
             self.requestId = requestId
-            self.bodyBytes = bodyBytes
             self.sessionId = sessionId
             self.strategy = strategy
         }
@@ -98,7 +98,7 @@ public final class ProxyEngine: Sendable {
         }
 
         static func target(_ inbound: Inbound) throws -> Target {
-            let fields = Fields(inbound.body)
+            let fields = Fields(inbound.body.members(["model", "stream"]))
             let model = try inbound.modelFromPath ?? fields.requiredString("model")
             guard !model.isEmpty else { throw APIError.badRequest("'model' must not be empty", param: "model", code: "invalid_value") }
             let stream = try inbound.streamHint.map { hint in try fields.bool("stream") ?? hint } ?? fields.bool("stream") ?? false
@@ -117,7 +117,7 @@ public final class ProxyEngine: Sendable {
             let decoded: Result<ChatRequest, APIError> =
                 decode
                 ? Result(catching: { () throws(APIError) -> ChatRequest in
-                    try inbound.format.codec.decodeRequest(inbound.body, model: inbound.modelFromPath, stream: target.stream)
+                    try inbound.format.codec.decodeRequest(inbound.body.object(), model: inbound.modelFromPath, stream: target.stream)
                 })
                 : .success(minimal())
             self.model = target.model
@@ -256,7 +256,7 @@ public final class ProxyEngine: Sendable {
         let response = try await http.post(
             builder.url(provider, path: call.path),
             headers: builder.headers(provider, key: call.key, stream: stream, passthrough: call.passthrough ? inbound.relayHeaders : []),
-            body: ByteBuffer(bytes: JSONText.bytes(call.body)), connectTimeout: provider.connectTimeout, firstByteTimeout: provider.firstByteTimeout,
+            body: call.body, connectTimeout: provider.connectTimeout, firstByteTimeout: provider.firstByteTimeout,
             readTimeout: provider.readTimeout, wholeUpTo: stream ? nil : Self.maxUpstreamBody
         )
         guard (200..<300).contains(response.status) else {
@@ -277,23 +277,35 @@ public final class ProxyEngine: Sendable {
         } catch {
             throw UpstreamFailure.classify(error)
         }
-        guard let json = try? JSONText.parse(body.readableBytesView) else { throw UpstreamFailure.malformed("not JSON") }
         let codec = call.candidate.provider.kind.codec
         let end = end(call, inbound: inbound, model: model, request: request, ticket: ticket)
         if call.passthrough {
-            let decoded = inbound.format == .responses ? nil : try? codec.decodeResponse(json, model: model)
-            let usage = inbound.format == .responses ? ResponsesUsage.read(json) : decoded?.usage
+            // The answer goes back as it came: only its usage is read, and its text where a session turn keeps it.
+            let answer: JSONObjectBytes?
+            switch Result(catching: { () throws(JSONObjectBytes.Failure) in try JSONObjectBytes(body) }) {
+            case .success(let object): answer = object
+            case .failure(.invalid): throw UpstreamFailure.malformed("not JSON")
+            case .failure(.notAnObject): answer = nil
+            }
+            let usage = answer.flatMap { answer in
+                inbound.format == .responses ? ResponsesUsage.read(.object(answer.members(["usage"]))) : codec.reportedUsage { answer[$0] }
+            }
             await finish(end, usage: usage, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
-            await remember(end, output: decoded?.text ?? ResponsesUsage.outputText(json), outcome: "completed")
+            if end.turn != nil, let answer {
+                let json = JSONValue.object(answer.object())
+                let text = inbound.format == .responses ? ResponsesUsage.outputText(json) : (try? codec.decodeResponse(json, model: model))?.text ?? ""
+                await remember(end, output: text, outcome: "completed")
+            }
             return Self.json(body)
         }
+        guard let json = try? JSONText.parse(body.readableBytesView) else { throw UpstreamFailure.malformed("not JSON") }
         let decoded: ChatResponse
         do {
             decoded = try codec.decodeResponse(json, model: model)
         } catch {
             throw UpstreamFailure.malformed(error.message)
         }
-        await finish(end, usage: decoded.usage, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
+        await finish(end, usage: codec.reportedUsage { json[$0] }, outcome: "completed", streamed: false, outputCharacters: body.readableBytes)
         await remember(end, output: decoded.text, outcome: "completed")
         let encoded = inbound.format.codec.encodeResponse(decoded, for: request)
         return Self.json(ByteBuffer(bytes: JSONText.bytes(encoded)))
@@ -347,19 +359,17 @@ public final class ProxyEngine: Sendable {
 
     /// Embeddings and image generation: OpenAI-compatible providers only, forwarded as they are (model replaced).
     func forward(
-        _ body: [String: JSONValue], bodyBytes: Int, capability: Capability, identity: APIKeyIdentity, requestId: String,
-        strategy: RoutingStrategy? = nil
+        _ body: JSONObjectBytes, capability: Capability, identity: APIKeyIdentity, requestId: String, strategy: RoutingStrategy? = nil
     ) async throws -> Response {
-        let fields = Fields(body)
+        let fields = Fields(body.members(["model", "n"]))
         let model = try fields.requiredString("model")
         let images = capability == .images ? max(1, try fields.int("n") ?? 1) : 0
         let candidates = try await routed(model, identity: identity, capability: capability, strategy: strategy)
         let inbound = Inbound(
-            format: .chatCompletions, body: body, modelFromPath: nil, streamHint: nil, relayHeaders: [], identity: identity, requestId: requestId,
-            bodyBytes: bodyBytes
+            format: .chatCompletions, body: body, modelFromPath: nil, streamHint: nil, relayHeaders: [], identity: identity, requestId: requestId
         )
         let ticket = try await metering.open(
-            requestId: requestId, identity: identity, candidates: candidates, bodyBytes: bodyBytes, maxOutputTokens: 0, images: images
+            requestId: requestId, identity: identity, candidates: candidates, bodyBytes: body.count, maxOutputTokens: 0, images: images
         )
         let work = ForwardAttempt(engine: self, inbound: inbound, ticket: ticket, capability: capability, images: images)
         return try await attempted(work, candidates: candidates)
@@ -371,7 +381,7 @@ public final class ProxyEngine: Sendable {
         attempt.firstByte()
         let bytes = try await response.body.collect(upTo: Self.maxUpstreamBody)
         attempt.finish(.succeeded)
-        let usage = (try? JSONText.parse(bytes.readableBytesView))?["usage"].map {
+        let usage = (try? JSONObjectBytes(bytes))?["usage"].map {
             Usage(inputTokens: Int($0["prompt_tokens"]?.intValue ?? $0["input_tokens"]?.intValue ?? 0),
                   outputTokens: Int($0["output_tokens"]?.intValue ?? 0))
         }
