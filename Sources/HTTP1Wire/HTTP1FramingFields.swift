@@ -1,15 +1,15 @@
 /// The fields a message's framing and its connection's reuse depend on, noted while a head's fields are read so
 /// nothing searches or re-splits the headers afterwards. Shared by the request and the response parser.
 public struct HTTP1FramingFields: Sendable {
-    /// The first `Content-Length` value, and whether every other one repeats it.
+    /// The first `Content-Length` value, and whether every other one repeats it (`length()` checks both).
     public private(set) var contentLength: String?
-    public private(set) var lengthsAgree = true
+    private var lengthsAgree = true
     /// Whether `Transfer-Encoding` was sent, and whether the last coding of its last field is `chunked`.
     public private(set) var transferCoded = false
     public private(set) var endsChunked = false
-    /// `Connection` options.
-    public private(set) var close = false
-    public private(set) var keepAlive = false
+    /// `Connection` options (`persistent(minor:)` reads them).
+    private var close = false
+    private var keepAlive = false
 
     public init() {}
 

@@ -10,7 +10,8 @@ import NIOCore
 /// cannot see a value other than the one the gateway routed and billed by.
 public struct JSONObjectBytes: Sendable {
     public let buffer: ByteBuffer
-    private let members: [JSONParser.Member]
+    /// The top-level members in the order written, duplicates included.
+    private let indexed: [JSONParser.Member]
 
     public enum Failure: Error, Equatable {
         case invalid
@@ -19,19 +20,19 @@ public struct JSONObjectBytes: Sendable {
     }
 
     public init(_ buffer: ByteBuffer) throws(Failure) {
-        let indexed: [JSONParser.Member]??
+        let scanned: [JSONParser.Member]??
         do {
-            indexed = try buffer.readableBytesView.withContiguousStorageIfAvailable { try JSONParser.objectMembers($0) }
+            scanned = try buffer.readableBytesView.withContiguousStorageIfAvailable { try JSONParser.objectMembers($0) }
         } catch {
             throw .invalid
         }
         // A ByteBuffer's bytes are always contiguous: the outer nil cannot happen.
-        guard let indexed else { throw .invalid }
-        guard let members = indexed else {
+        guard let scanned else { throw .invalid }
+        guard let members = scanned else {
             throw .notAnObject(typeName: (try? JSONParser.parse(buffer.readableBytesView))?.typeName ?? "a value")
         }
         self.buffer = buffer
-        self.members = members
+        self.indexed = members
     }
 
     /// Size in bytes.
@@ -39,7 +40,7 @@ public struct JSONObjectBytes: Sendable {
 
     /// The member's value (the last one of that key), parsed now.
     public subscript(key: String) -> JSONValue? {
-        guard let member = members.last(where: { $0.key == key }) else { return nil }
+        guard let member = indexed.last(where: { $0.key == key }) else { return nil }
         let view = buffer.readableBytesView
         let start = view.startIndex + member.valueBytes.lowerBound
         return try? JSONParser.parse(view[start..<(start + member.valueBytes.count)])
@@ -64,16 +65,16 @@ public struct JSONObjectBytes: Sendable {
     public func replacing(_ changes: [(key: String, value: JSONValue)]) -> ByteBuffer {
         let written = changes.map { (key: $0.key, bytes: JSONText.bytes($0.value)) }
         var lastOfKey: [String: Int] = [:]
-        lastOfKey.reserveCapacity(members.count)
-        for (position, member) in members.enumerated() { lastOfKey[member.key] = position }
+        lastOfKey.reserveCapacity(indexed.count)
+        for (position, member) in indexed.enumerated() { lastOfKey[member.key] = position }
         return buffer.withUnsafeReadableBytes { raw in
-            let unchanged = lastOfKey.count == members.count && written.allSatisfy { change in
-                lastOfKey[change.key].map { raw[members[$0].valueBytes].elementsEqual(change.bytes) } ?? false
+            let unchanged = lastOfKey.count == indexed.count && written.allSatisfy { change in
+                lastOfKey[change.key].map { raw[indexed[$0].valueBytes].elementsEqual(change.bytes) } ?? false
             }
             if unchanged { return buffer }
             var out = MemberWriter(capacity: raw.count + written.reduce(16) { $0 + $1.key.utf8.count + $1.bytes.count + 4 })
             var setKeys: Set<String> = []
-            for (position, member) in members.enumerated() {
+            for (position, member) in indexed.enumerated() {
                 let key = UnsafeRawBufferPointer(rebasing: raw[member.keyBytes])
                 if let change = written.first(where: { $0.key == member.key }) {
                     if setKeys.insert(member.key).inserted { out.write(key: key, value: change.bytes) }

@@ -62,13 +62,15 @@ struct JSONParser {
         guard index == bytes.count else { throw Failure() }
     }
 
-    /// Checks a value as `value()` reads it, building nothing but the numbers' text.
+    /// Checks a value as `value()` reads it, building nothing but the numbers' text (keys included: they are only
+    /// checked).
     private mutating func skipValue() throws {
         guard index < bytes.count else { throw Failure() }
         switch bytes[index] {
         case UInt8(ascii: "{"):
             try container(close: UInt8(ascii: "}")) { parser in
-                _ = try parser.key()
+                guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else { throw Failure() }
+                try parser.skipString()
                 try parser.colon()
                 try parser.skipValue()
             }
