@@ -121,15 +121,16 @@ public struct CreditHolds: Sendable {
     /// they move no money, and writing two entries per request tripled the ledger and its write cost.
     static func open(_ hold: LedgerBatcher.Hold, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws -> CreditLedger.Balance {
         let now = EpochMillis.now()
-        try await db.raw(
-            """
-            INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, created_at, expires_at)
-            VALUES (\(bind: hold.requestId), \(bind: hold.orgId), \(bind: hold.apiKeyId), \(bind: hold.amount), \(bind: now),
-                \(bind: now + hold.lifetime.milliseconds))
-            """
-        ).run()
+        try await db.run(insertHold, [
+            .text(hold.requestId), .text(hold.orgId), .text(hold.apiKeyId), .integer(hold.amount), .integer(now),
+            .integer(now + hold.lifetime.milliseconds),
+        ])
         return CreditLedger.Balance(balance: locked.balance, held: locked.held + hold.amount)
     }
+
+    private static let insertHold = FixedStatement(
+        "INSERT INTO credit_holds (request_id, org_id, api_key_id, amount, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+    )
 
     /// Releases the hold and posts the charge (once); returns whether it charged and the account afterwards.
     static func settle(_ settle: LedgerBatcher.Settle, ledger: CreditLedger, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
@@ -205,13 +206,13 @@ public struct CreditHolds: Sendable {
     private static func release(orgId: String, requestId: String, on db: any SQLDatabase, locked: CreditLedger.Balance) async throws
         -> (released: Bool, apiKeyId: String?, balance: CreditLedger.Balance)
     {
-        guard let row = try await db.raw(
-            "DELETE FROM credit_holds WHERE request_id = \(bind: requestId) AND org_id = \(bind: orgId) RETURNING amount, api_key_id"
-        ).first() else { return (false, nil, locked) }
-        let amount = try row.decode(column: "amount", as: Int64.self)
-        let apiKeyId = try row.decode(column: "api_key_id", as: String?.self)
+        guard let row = try await db.first(deleteHold, [.text(requestId), .text(orgId)]) else { return (false, nil, locked) }
+        let amount = try row.int64(0)
+        let apiKeyId = try row.optionalString(1)
         return (true, apiKeyId, CreditLedger.Balance(balance: locked.balance, held: locked.held - amount))
     }
+
+    private static let deleteHold = FixedStatement("DELETE FROM credit_holds WHERE request_id = ? AND org_id = ? RETURNING amount, api_key_id")
 
     static func insufficient(needed: Int64, available: Int64) -> APIError {
         APIError(

@@ -25,14 +25,19 @@ public struct CreditLedger: Sendable {
     /// upsert takes the row lock on PostgreSQL; SQLite holds its write lock for the whole transaction).
     public func lock(orgId: String, on db: any SQLDatabase) async throws -> Balance {
         let now = EpochMillis.now()
-        guard let row = try await db.raw(
-            """
-            INSERT INTO credit_accounts (org_id, balance, held, created_at, updated_at) VALUES (\(bind: orgId), 0, 0, \(bind: now), \(bind: now))
-            ON CONFLICT (org_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING balance, held
-            """
-        ).first() else { throw APIError.notFound("organization not found", code: "organization_not_found") }
-        return Balance(balance: try row.decode(column: "balance", as: Int64.self), held: try row.decode(column: "held", as: Int64.self))
+        guard let row = try await db.first(Self.lockAccount, [.text(orgId), .integer(now), .integer(now)]) else {
+            throw APIError.notFound("organization not found", code: "organization_not_found")
+        }
+        return Balance(balance: try row.int64(0), held: try row.int64(1))
     }
+
+    /// Locks the account row (RETURNING balance, held).
+    private static let lockAccount = FixedStatement(
+        """
+        INSERT INTO credit_accounts (org_id, balance, held, created_at, updated_at) VALUES (?, 0, 0, ?, ?)
+        ON CONFLICT (org_id) DO UPDATE SET updated_at = excluded.updated_at RETURNING balance, held
+        """
+    )
 
     /// Appends the posting unless its idempotency key exists and writes the account; call inside a transaction.
     /// `locked`: the account as this transaction last saw it (from `lock` or a previous posting), which saves
@@ -52,37 +57,38 @@ public struct CreditLedger: Sendable {
         let id = Identifier.make()
         let usage = posting.usage
         // The unique (org_id, idempotency_key) makes a replay insert nothing; only then is the first entry looked up.
-        let inserted = try await db.raw(
-            """
-            INSERT INTO ledger_entries (id, org_id, kind, amount, balance_after, idempotency_key, actor_kind, actor_id,
-                reason, request_id, provider_id, model, api_key_id, user_id, input_tokens, output_tokens, cached_input_tokens,
-                reasoning_tokens, estimated, created_at)
-            VALUES (\(bind: id), \(bind: posting.orgId), \(bind: posting.kind.rawValue), \(bind: posting.amount),
-                \(bind: after.balance), \(bind: posting.idempotencyKey), \(bind: posting.actor.kind), \(bind: posting.actor.id),
-                \(bind: posting.reason), \(bind: posting.requestId), \(bind: posting.providerId), \(bind: posting.model),
-                \(bind: posting.apiKeyId), \(bind: posting.userId), \(bind: usage?.inputTokens), \(bind: usage?.outputTokens),
-                \(bind: usage?.cachedInputTokens), \(bind: usage?.reasoningTokens), \(bind: usage?.estimated ?? false), \(bind: EpochMillis.now()))
-            ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id
-            """
-        ).first()
+        let inserted = try await db.first(Self.insertEntry, [
+            .text(id), .text(posting.orgId), .text(posting.kind.rawValue), .integer(posting.amount), .integer(after.balance),
+            .text(posting.idempotencyKey), .text(posting.actor.kind), .text(posting.actor.id), .text(posting.reason),
+            .text(posting.requestId), .text(posting.providerId), .text(posting.model), .text(posting.apiKeyId), .text(posting.userId),
+            .integer(usage?.inputTokens), .integer(usage?.outputTokens), .integer(usage?.cachedInputTokens),
+            .integer(usage?.reasoningTokens), .bool(usage?.estimated ?? false), .integer(EpochMillis.now()),
+        ])
         guard inserted != nil else {
-            let existing = try await db.raw(
-                "SELECT id FROM ledger_entries WHERE org_id = \(bind: posting.orgId) AND idempotency_key = \(bind: posting.idempotencyKey)"
-            ).first()
-            return Posted(entryId: try existing?.decode(column: "id", as: String.self) ?? "", applied: false, balance: current)
+            let existing = try await db.first(Self.entryByKey, [.text(posting.orgId), .text(posting.idempotencyKey)])
+            return Posted(entryId: try existing?.string(0) ?? "", applied: false, balance: current)
         }
         return Posted(entryId: id, applied: true, balance: after)
     }
 
+    private static let insertEntry = FixedStatement(
+        """
+        INSERT INTO ledger_entries (id, org_id, kind, amount, balance_after, idempotency_key, actor_kind, actor_id,
+            reason, request_id, provider_id, model, api_key_id, user_id, input_tokens, output_tokens, cached_input_tokens,
+            reasoning_tokens, estimated, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id
+        """
+    )
+
+    private static let entryByKey = FixedStatement("SELECT id FROM ledger_entries WHERE org_id = ? AND idempotency_key = ?")
+
     /// Writes the account's maintained figures (after `append`); call inside the same transaction.
     func store(_ balance: Balance, orgId: String, on db: any SQLDatabase) async throws {
-        try await db.raw(
-            """
-            UPDATE credit_accounts SET balance = \(bind: balance.balance), held = \(bind: balance.held), updated_at = \(bind: EpochMillis.now())
-            WHERE org_id = \(bind: orgId)
-            """
-        ).run()
+        try await db.run(Self.storeAccount, [.integer(balance.balance), .integer(balance.held), .integer(EpochMillis.now()), .text(orgId)])
     }
+
+    private static let storeAccount = FixedStatement("UPDATE credit_accounts SET balance = ?, held = ?, updated_at = ? WHERE org_id = ?")
 
     public func balance(orgId: String, on db: any SQLDatabase) async throws -> Balance {
         guard let row = try await db.raw("SELECT balance, held FROM credit_accounts WHERE org_id = \(bind: orgId)").first() else {

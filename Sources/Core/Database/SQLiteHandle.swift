@@ -15,6 +15,8 @@ final class SQLiteHandle: @unchecked Sendable {
 
     private var raw: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
+    /// Fixed statements by slot (`FixedStatement`): found without hashing their text.
+    private var fixedStatements: [OpaquePointer?] = []
 
     private init(raw: OpaquePointer) {
         self.raw = raw
@@ -72,6 +74,41 @@ final class SQLiteHandle: @unchecked Sendable {
         }
     }
 
+    /// Runs a fixed statement: prepared once and kept by its slot, values bound by type, rows read without
+    /// SQLiteKit's decoder. Throws as `run(_:binds:onRow:)` does.
+    func run(_ fixed: FixedStatement, _ values: [SQLValue], onRow: (FixedRow) throws -> Void) throws {
+        let statement = try prepared(fixed)
+        defer {
+            sqlite_nio_sqlite3_reset(statement)
+            sqlite_nio_sqlite3_clear_bindings(statement)
+        }
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let status: Int32
+            switch value {
+            case .integer(let number?): status = sqlite_nio_sqlite3_bind_int64(statement, index, number)
+            case .bool(let flag): status = sqlite_nio_sqlite3_bind_int64(statement, index, flag ? 1 : 0)
+            case .text(let text?): status = bindText(text, at: index, of: statement)
+            case .integer(nil), .text(nil): status = sqlite_nio_sqlite3_bind_null(statement, index)
+            }
+            guard status == SQLITE_OK else { throw failure(status) }
+        }
+        var delivered = false
+        while true {
+            let status = sqlite_nio_sqlite3_step(statement)
+            switch status {
+            case SQLITE_ROW:
+                delivered = true
+                let count = sqlite_nio_sqlite3_column_count(statement)
+                try onRow(FixedRow(storage: .values((0..<count).map { fixedValue(of: statement, at: $0) })))
+            case SQLITE_DONE:
+                return
+            default:
+                throw failure(status, retryable: !delivered && status & 0xff == SQLITE_BUSY)
+            }
+        }
+    }
+
     /// Copies committed WAL frames into the database file without waiting for readers or writers (the part of a
     /// commit that fsyncs). Returns the frames in the WAL and how many are now in the database file.
     @discardableResult
@@ -86,7 +123,9 @@ final class SQLiteHandle: @unchecked Sendable {
 
     func close() {
         for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        for case let statement? in fixedStatements { sqlite_nio_sqlite3_finalize(statement) }
         statements = [:]
+        fixedStatements = []
         if let raw { sqlite_nio_sqlite3_close_v2(raw) }
         raw = nil
     }
@@ -105,6 +144,19 @@ final class SQLiteHandle: @unchecked Sendable {
         return statement
     }
 
+    private func prepared(_ fixed: FixedStatement) throws -> OpaquePointer {
+        if fixed.slot < fixedStatements.count, let cached = fixedStatements[fixed.slot] { return cached }
+        let raw = try openConnection()
+        var statement: OpaquePointer?
+        let status = sqlite_nio_sqlite3_prepare_v3(raw, fixed.sqliteText, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw failure(status) }
+        if fixed.slot >= fixedStatements.count {
+            fixedStatements += [OpaquePointer?](repeating: nil, count: fixed.slot + 1 - fixedStatements.count)
+        }
+        fixedStatements[fixed.slot] = statement
+        return statement
+    }
+
     private func openConnection() throws -> OpaquePointer {
         guard let raw else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed") }
         return raw
@@ -120,10 +172,7 @@ final class SQLiteHandle: @unchecked Sendable {
             case .float(let number):
                 status = sqlite_nio_sqlite3_bind_double(statement, index, number)
             case .text(let text):
-                status = text.withCString { characters in
-                    sqlite_nio_sqlite3_bind_text64(
-                        statement, index, characters, UInt64(text.utf8.count), sqliteTransient, UInt8(SQLITE_UTF8))
-                }
+                status = bindText(text, at: index, of: statement)
             case .blob(let buffer):
                 status = buffer.withUnsafeReadableBytes { bytes in
                     sqlite_nio_sqlite3_bind_blob64(statement, index, bytes.baseAddress, UInt64(bytes.count), sqliteTransient)
@@ -132,6 +181,26 @@ final class SQLiteHandle: @unchecked Sendable {
                 status = sqlite_nio_sqlite3_bind_null(statement, index)
             }
             guard status == SQLITE_OK else { throw failure(status) }
+        }
+    }
+
+    private func bindText(_ text: String, at index: Int32, of statement: OpaquePointer) -> Int32 {
+        text.withCString { characters in
+            sqlite_nio_sqlite3_bind_text64(statement, index, characters, UInt64(text.utf8.count), sqliteTransient, UInt8(SQLITE_UTF8))
+        }
+    }
+
+    /// A fixed statement's column: its statements return integers and text only (a float or blob reads as null).
+    private func fixedValue(of statement: OpaquePointer, at column: Int32) -> SQLiteValue {
+        switch sqlite_nio_sqlite3_column_type(statement, column) {
+        case SQLITE_INTEGER:
+            return .integer(sqlite_nio_sqlite3_column_int64(statement, column))
+        case SQLITE_TEXT:
+            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+            guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        default:
+            return .null
         }
     }
 

@@ -29,12 +29,22 @@ struct SQLiteInlineDatabase: SQLDatabase {
         let (sql, rawBinds) = serialize(query)
         logger.trace("sqlite", metadata: ["sql": "\(sql)"])
         let binds = try rawBinds.map { try Self.bindValue($0) }
+        try await retryingWhileBusy { try handle.run(sql, binds: binds) { onRow($0) } }
+    }
+
+    /// A fixed statement, prepared once and bound by type (`FixedStatement`).
+    func run(_ statement: FixedStatement, _ values: [SQLValue], onRow: (FixedRow) throws -> Void) async throws {
+        try await retryingWhileBusy { try handle.run(statement, values, onRow: onRow) }
+    }
+
+    /// Runs `body` again, with growing pauses, while another process holds the write lock it needs.
+    private func retryingWhileBusy(_ body: () throws -> Void) async throws {
         let clock = ContinuousClock()
         let giveUp = clock.now.advanced(by: Self.busyLimit)
         var pause: Duration = .milliseconds(1)
         while true {
             do {
-                return try handle.run(sql, binds: binds) { onRow($0) }
+                return try body()
             } catch let failure as SQLiteFailure where failure.retryable && clock.now < giveUp {
                 try await Task.sleep(for: pause)
                 pause = min(pause * 2, .milliseconds(50))
