@@ -33,9 +33,15 @@ import TestSupport
     private static let select = FixedStatement("SELECT k, i, s FROM t WHERE k >= ? ORDER BY k")
     private static let byKey = FixedStatement("SELECT i FROM t WHERE k = ?")
 
-    private static func roundTrip(_ location: DatabaseLocation, flagType: String) async throws {
+    /// The database with an empty table `t` (key, integer, text, flag).
+    private static func openWithTable(_ location: DatabaseLocation, flagType: String = "INTEGER") async throws -> Database {
         let database = try await Database.open(location, logger: TestEnvironment.logger)
         try await database.execute("CREATE TABLE t (k BIGINT PRIMARY KEY, i BIGINT, s TEXT, f \(unsafeRaw: flagType) NOT NULL)")
+        return database
+    }
+
+    private static func roundTrip(_ location: DatabaseLocation, flagType: String) async throws {
+        let database = try await openWithTable(location, flagType: flagType)
         let text = "héllo \u{1F600} 'quoted' ?"
         try await database.withConnection { db in
             let returned = try #require(try await db.first(insert, [.integer(1), .integer(Int64.min), .text(text), .bool(true)]))
@@ -65,8 +71,7 @@ import TestSupport
 
     @Test func transactionsCommitAndRollBackOnSQLite() async throws {
         try await TestDatabase.withFreshSQLite { location in
-            let database = try await Database.open(location, logger: TestEnvironment.logger)
-            try await database.execute("CREATE TABLE t (k BIGINT PRIMARY KEY, i BIGINT, s TEXT, f INTEGER NOT NULL)")
+            let database = try await Self.openWithTable(location)
             try await database.transaction { db in
                 _ = try await db.first(Self.insert, [.integer(1), .integer(10), .text("kept"), .bool(true)])
             }
@@ -85,8 +90,7 @@ import TestSupport
 
     @Test func fixedStatementsSurviveTheTextCacheStartingOver() async throws {
         try await TestDatabase.withFreshSQLite { location in
-            let database = try await Database.open(location, logger: TestEnvironment.logger)
-            try await database.execute("CREATE TABLE t (k BIGINT PRIMARY KEY, i BIGINT, s TEXT, f INTEGER NOT NULL)")
+            let database = try await Self.openWithTable(location)
             _ = try await database.withConnection { db in try await db.first(Self.insert, [.integer(1), .integer(5), .text("a"), .bool(true)]) }
             for n in 0..<(SQLiteHandle.statementCacheLimit + 5) {
                 _ = try await database.first(SQLQueryString("SELECT \(unsafeRaw: String(n)) AS n"))

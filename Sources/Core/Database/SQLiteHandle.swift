@@ -196,12 +196,16 @@ final class SQLiteHandle: @unchecked Sendable {
         case SQLITE_INTEGER:
             return .integer(sqlite_nio_sqlite3_column_int64(statement, column))
         case SQLITE_TEXT:
-            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
-            guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
-            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+            return .text(text(of: statement, at: column))
         default:
             return .null
         }
+    }
+
+    private func text(of statement: OpaquePointer, at column: Int32) -> String {
+        let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
+        guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
     private func value(of statement: OpaquePointer, at column: Int32) -> SQLiteData {
@@ -211,9 +215,7 @@ final class SQLiteHandle: @unchecked Sendable {
         case SQLITE_FLOAT:
             return .float(sqlite_nio_sqlite3_column_double(statement, column))
         case SQLITE_TEXT:
-            let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
-            guard let text = sqlite_nio_sqlite3_column_text(statement, column) else { return .text("") }
-            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+            return .text(text(of: statement, at: column))
         case SQLITE_BLOB:
             let count = Int(sqlite_nio_sqlite3_column_bytes(statement, column))
             var buffer = ByteBufferAllocator().buffer(capacity: count)
