@@ -5,7 +5,7 @@ import Synchronization
 /// A statement whose text never changes, for the statements run on every request (the ledger's). Written once
 /// with `?` placeholders; the PostgreSQL text (`$1`, `$2`, …) is derived once. On the embedded database it is
 /// prepared once and found again by its slot, and its values are bound by type: no SQLKit serialising, text
-/// hashing or dynamic casts per call, which were a third of the ledger thread's time.
+/// hashing, dynamic casts or `Decodable` rows per call, which were ~40 % of the ledger thread's time.
 public final class FixedStatement: Sendable {
     let sqliteText: String
     let postgresText: String
@@ -40,7 +40,6 @@ public final class FixedStatement: Sendable {
     }
 
     public static let beginImmediate = FixedStatement("BEGIN IMMEDIATE")
-    public static let begin = FixedStatement("BEGIN")
     public static let commit = FixedStatement("COMMIT")
     public static let rollback = FixedStatement("ROLLBACK")
 }

@@ -44,13 +44,13 @@ final class SQLiteBackend: DatabaseBackend {
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let db = self.db
         return try await lock.withLock {
-            try await db.run(.beginImmediate, [], onRow: { _ in })
+            try await db.run(.beginImmediate)
             do {
                 let result = try await body(db)
-                try await db.run(.commit, [], onRow: { _ in })
+                try await db.run(.commit)
                 return result
             } catch {
-                try? await db.run(.rollback, [], onRow: { _ in })
+                try? await db.run(.rollback)
                 throw error
             }
         }
