@@ -73,7 +73,8 @@ public struct FixedRow: Sendable {
     public func int64(_ column: Int) throws -> Int64 {
         switch storage {
         case .values(let values):
-            guard column < values.count, case .integer(let number) = values[column] else { throw FixedRowError.notAnInteger(column) }
+            guard column < values.count else { throw FixedRowError.noColumn(column) }
+            guard case .integer(let number) = values[column] else { throw FixedRowError.notAnInteger(column) }
             return number
         case .row(let row):
             return try row.decode(column: try Self.name(of: column, in: row), as: Int64.self)
@@ -88,7 +89,7 @@ public struct FixedRow: Sendable {
     public func optionalString(_ column: Int) throws -> String? {
         switch storage {
         case .values(let values):
-            guard column < values.count else { throw FixedRowError.notText(column) }
+            guard column < values.count else { throw FixedRowError.noColumn(column) }
             switch values[column] {
             case .text(let text): return text
             case .null: return nil

@@ -53,24 +53,11 @@ final class SQLiteHandle: @unchecked Sendable {
     /// `retryable` was refused for a lock held elsewhere before it changed anything or delivered a row.
     func run(_ sql: String, binds: [SQLiteData], onRow: (SQLiteResultRow) throws -> Void) throws {
         let statement = try prepared(sql)
-        defer {
-            sqlite_nio_sqlite3_reset(statement)
-            sqlite_nio_sqlite3_clear_bindings(statement)
-        }
-        try bind(binds, to: statement)
         var columns: SQLiteColumnNames?
-        while true {
-            let status = sqlite_nio_sqlite3_step(statement)
-            switch status {
-            case SQLITE_ROW:
-                let names = columns ?? SQLiteColumnNames(statement: statement)
-                columns = names
-                try onRow(SQLiteResultRow(columns: names, values: (0..<names.count).map { value(of: statement, at: Int32($0)) }))
-            case SQLITE_DONE:
-                return
-            default:
-                throw failure(status, retryable: columns == nil && status & 0xff == SQLITE_BUSY)
-            }
+        try execute(statement, binding: { try bind(binds, to: statement) }) {
+            let names = columns ?? SQLiteColumnNames(statement: statement)
+            columns = names
+            try onRow(SQLiteResultRow(columns: names, values: (0..<names.count).map { value(of: statement, at: Int32($0)) }))
         }
     }
 
@@ -78,29 +65,27 @@ final class SQLiteHandle: @unchecked Sendable {
     /// SQLiteKit's decoder. Throws as `run(_:binds:onRow:)` does.
     func run(_ fixed: FixedStatement, _ values: [SQLValue], onRow: (FixedRow) throws -> Void) throws {
         let statement = try prepared(fixed)
+        try execute(statement, binding: { try bind(values, to: statement) }) {
+            let count = sqlite_nio_sqlite3_column_count(statement)
+            try onRow(FixedRow(storage: .values((0..<count).map { fixedValue(of: statement, at: $0) })))
+        }
+    }
+
+    /// Binds the statement's values, steps through its rows (`onRow` reads the current one) and leaves it reset for
+    /// its next use. A busy refusal before the first row is `retryable`.
+    private func execute(_ statement: OpaquePointer, binding: () throws -> Void, onRow: () throws -> Void) throws {
         defer {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
         }
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            let status: Int32
-            switch value {
-            case .integer(let number?): status = sqlite_nio_sqlite3_bind_int64(statement, index, number)
-            case .bool(let flag): status = sqlite_nio_sqlite3_bind_int64(statement, index, flag ? 1 : 0)
-            case .text(let text?): status = bindText(text, at: index, of: statement)
-            case .integer(nil), .text(nil): status = sqlite_nio_sqlite3_bind_null(statement, index)
-            }
-            guard status == SQLITE_OK else { throw failure(status) }
-        }
+        try binding()
         var delivered = false
         while true {
             let status = sqlite_nio_sqlite3_step(statement)
             switch status {
             case SQLITE_ROW:
                 delivered = true
-                let count = sqlite_nio_sqlite3_column_count(statement)
-                try onRow(FixedRow(storage: .values((0..<count).map { fixedValue(of: statement, at: $0) })))
+                try onRow()
             case SQLITE_DONE:
                 return
             default:
@@ -137,23 +122,26 @@ final class SQLiteHandle: @unchecked Sendable {
             for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
             statements = [:]
         }
-        var statement: OpaquePointer?
-        let status = sqlite_nio_sqlite3_prepare_v3(raw, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard status == SQLITE_OK, let statement else { throw failure(status) }
+        let statement = try compile(sql, on: raw)
         statements[sql] = statement
         return statement
     }
 
     private func prepared(_ fixed: FixedStatement) throws -> OpaquePointer {
         if fixed.slot < fixedStatements.count, let cached = fixedStatements[fixed.slot] { return cached }
-        let raw = try openConnection()
-        var statement: OpaquePointer?
-        let status = sqlite_nio_sqlite3_prepare_v3(raw, fixed.sqliteText, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard status == SQLITE_OK, let statement else { throw failure(status) }
+        let statement = try compile(fixed.sqliteText, on: try openConnection())
         if fixed.slot >= fixedStatements.count {
             fixedStatements += [OpaquePointer?](repeating: nil, count: fixed.slot + 1 - fixedStatements.count)
         }
         fixedStatements[fixed.slot] = statement
+        return statement
+    }
+
+    /// A statement prepared to be kept and run many times.
+    private func compile(_ sql: String, on raw: OpaquePointer) throws -> OpaquePointer {
+        var statement: OpaquePointer?
+        let status = sqlite_nio_sqlite3_prepare_v3(raw, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw failure(status) }
         return statement
     }
 
@@ -179,6 +167,20 @@ final class SQLiteHandle: @unchecked Sendable {
                 }
             case .null:
                 status = sqlite_nio_sqlite3_bind_null(statement, index)
+            }
+            guard status == SQLITE_OK else { throw failure(status) }
+        }
+    }
+
+    private func bind(_ values: [SQLValue], to statement: OpaquePointer) throws {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let status: Int32
+            switch value {
+            case .integer(let number?): status = sqlite_nio_sqlite3_bind_int64(statement, index, number)
+            case .bool(let flag): status = sqlite_nio_sqlite3_bind_int64(statement, index, flag ? 1 : 0)
+            case .text(let text?): status = bindText(text, at: index, of: statement)
+            case .integer(nil), .text(nil): status = sqlite_nio_sqlite3_bind_null(statement, index)
             }
             guard status == SQLITE_OK else { throw failure(status) }
         }
