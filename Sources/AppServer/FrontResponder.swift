@@ -15,7 +15,9 @@ struct FrontResponder: HTTPResponder {
     let direct: [String: GatewayRoutes.Handler]
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        guard request.method == .post, let route = direct[request.uri.path] else {
+        // The request target as received: `uri.path` would build a new string. A target with a query misses here
+        // and goes to the router, which answers it the same way.
+        guard request.method == .post, let route = direct[request.head.path ?? "/"] else {
             return try await router.respond(to: request, context: context)
         }
         return try await edge.handle(request, context: context, next: route)

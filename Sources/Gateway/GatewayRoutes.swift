@@ -67,24 +67,21 @@ public struct GatewayRoutes: Sendable {
         return try await proxy(.gemini, request, context, model: model, streamHint: action == "streamGenerateContent")
     }
 
-    /// In a child task: a connection's task keeps the stack slabs of its deepest request for as long as the
-    /// connection lives (Swift's task allocator does not give them back), so the deep part of a request (body,
-    /// routing, billing, the upstream call) runs where its frames are freed once the response head is ready; only
-    /// the shallow streaming relay stays with the connection (PERFORMANCE.md).
+    /// A streaming request's deep part (routing, billing, the upstream call) runs in a child task: Swift keeps a
+    /// task's stack slabs until the task ends, sized by its deepest call, and the request's task lives as long as
+    /// the stream, so the deep frames are freed once the response head is ready and only the shallow relay stays
+    /// (PERFORMANCE.md, session 5). A complete answer is written before the request's task ends anyway, so it runs
+    /// the same part directly: a second task per request was ~4 % of the event loops (session 16).
     private func proxy(
         _ format: IngressFormat, _ request: Request, _ context: AppRequestContext, model: String? = nil, streamHint: Bool? = nil
-    ) async throws -> Response {
-        async let response = proxyRequest(format, request, context, model: model, streamHint: streamHint)
-        return try await response
-    }
-
-    private func proxyRequest(
-        _ format: IngressFormat, _ request: Request, _ context: AppRequestContext, model: String?, streamHint: Bool?
     ) async throws -> Response {
         var request = request
         let body = try await request.jsonObjectBytes(limit: maxBodyBytes)
         let inbound = try Self.inbound(format, request.headers, context, body: body, model: model, streamHint: streamHint)
-        return try await gateway.engine.handle(inbound)
+        let target = try ProxyEngine.Chat.target(inbound)
+        guard target.stream else { return try await gateway.engine.handle(inbound, target: target) }
+        async let response = gateway.engine.handle(inbound, target: target)
+        return try await response
     }
 
     /// Synchronous, so its temporaries stay out of the async frame the connection keeps (PERFORMANCE.md).

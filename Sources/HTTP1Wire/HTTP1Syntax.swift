@@ -102,28 +102,28 @@ public enum HTTP1Syntax {
         return true
     }
 
-    /// Calls `body` with each comma-separated element of a list field, without surrounding spaces and tabs; empty
-    /// elements skipped. Nothing is allocated.
-    public static func forEachListElement(_ value: String, _ body: (Substring) -> Void) {
+    /// Calls `body` with each comma-separated element of a list field's value bytes, without surrounding spaces
+    /// and tabs; empty elements skipped. Nothing is allocated.
+    public static func forEachListElement(_ value: UnsafeRawBufferPointer, _ body: (Slice<UnsafeRawBufferPointer>) -> Void) {
         var rest = value[...]
         while !rest.isEmpty {
-            let end = rest.firstIndex(of: ",") ?? rest.endIndex
-            let element = trimmingSpaces(rest[..<end])
+            let end = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+            var element = rest[rest.startIndex..<end]
+            while let first = element.first, first == 0x20 || first == 0x09 { element = element.dropFirst() }
+            while let last = element.last, last == 0x20 || last == 0x09 { element = element.dropLast() }
             if !element.isEmpty { body(element) }
-            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            rest = end == rest.endIndex ? rest[end...] : rest[(end + 1)...]
         }
     }
 
-    private static func trimmingSpaces(_ text: Substring) -> Substring {
-        var text = text
-        while let first = text.utf8.first, first == 0x20 || first == 0x09 { text = text.dropFirst() }
-        while let last = text.utf8.last, last == 0x20 || last == 0x09 { text = text.dropLast() }
-        return text
-    }
-
-    /// A `Content-Length` value: decimal digits only.
-    public static func contentLength(_ value: String) -> Int? {
-        guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
-        return Int(value)
+    /// A `Content-Length` value: decimal digits only (at most 18, so it cannot overflow).
+    public static func contentLength(_ value: UnsafeRawBufferPointer) -> Int? {
+        guard !value.isEmpty, value.count <= 18 else { return nil }
+        var length = 0
+        for byte in value {
+            guard (0x30...0x39).contains(byte) else { return nil }
+            length = length * 10 + Int(byte - 0x30)
+        }
+        return length
     }
 }

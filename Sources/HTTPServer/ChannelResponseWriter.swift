@@ -3,12 +3,21 @@ import Hummingbird
 import NIOCore
 import NIOHTTPTypes
 
+/// Where a response's parts go: the connection's handler, called on the connection's event loop. Parts are handed
+/// to it directly rather than written into the channel's pipeline, which boxed each part in `NIOAny`, looked up the
+/// pipeline's tail and cast the part back in the handler — three times per response (PERFORMANCE.md, session 16).
+protocol ResponsePartSink: AnyObject {
+    /// Writes `head` (when not yet written) and `part`; flushes when asked. `promise` completes when `part` is out.
+    func send(_ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?)
+}
+
 /// Writes a route's `Response` to its connection. The head waits for the first body part, and a body of known
 /// length is flushed once at its end, so a complete response leaves in one `writev`; a body of unknown length (a
 /// stream) is flushed part by part. Writes made off the connection's event loop go over in one hop per call.
 /// When the connection has more queued than it can send, a write waits for that write to go out.
 struct ChannelResponseWriter: ResponseBodyWriter {
     private let channel: any Channel
+    private let sink: NIOLoopBound<any ResponsePartSink>
     private var head: HTTPResponse?
     private let flushEveryPart: Bool
     private var unflushed = 0
@@ -16,8 +25,9 @@ struct ChannelResponseWriter: ResponseBodyWriter {
     /// Past this many unflushed bytes a known-length body is flushed anyway.
     private static let flushThreshold = 64 * 1024
 
-    init(channel: any Channel, head: HTTPResponse, contentLength: Int?) {
+    init(channel: any Channel, sink: NIOLoopBound<any ResponsePartSink>, head: HTTPResponse, contentLength: Int?) {
         self.channel = channel
+        self.sink = sink
         self.head = head
         self.flushEveryPart = contentLength == nil
     }
@@ -30,32 +40,28 @@ struct ChannelResponseWriter: ResponseBodyWriter {
         let flush = flushEveryPart || unflushed >= Self.flushThreshold
         if flush { unflushed = 0 }
         if channel.isWritable {
-            send(head, .body(buffer), flush: flush)
+            send(head, .body(buffer), flush: flush, promise: nil)
         } else {
             // Backpressure: the connection's buffer is full; wait until this part has gone out (flushed with it).
             unflushed = 0
-            if let head { channel.write(HTTPResponsePart.head(head), promise: nil) }
-            try await channel.writeAndFlush(HTTPResponsePart.body(buffer)).get()
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            send(head, .body(buffer), flush: true, promise: written)
+            try await written.futureResult.get()
         }
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
-        send(head, .end(trailingHeaders), flush: true)
+        send(head, .end(trailingHeaders), flush: true, promise: nil)
     }
 
-    private func send(_ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool) {
-        let channel = self.channel
+    private func send(_ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
+        let sink = self.sink
         let loop = channel.eventLoop
         if loop.inEventLoop {
-            Self.send(channel, head, part, flush: flush)
+            sink.value.send(head, part, flush: flush, promise: promise)
         } else {
-            loop.execute { Self.send(channel, head, part, flush: flush) }
+            loop.execute { sink.value.send(head, part, flush: flush, promise: promise) }
         }
-    }
-
-    private static func send(_ channel: any Channel, _ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool) {
-        if let head { channel.write(HTTPResponsePart.head(head), promise: nil) }
-        if flush { channel.writeAndFlush(part, promise: nil) } else { channel.write(part, promise: nil) }
     }
 }

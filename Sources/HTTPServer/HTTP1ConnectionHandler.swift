@@ -14,7 +14,7 @@ import NIOHTTPTypes
 ///
 /// Requests on a connection are answered in order: parts of a pipelined request that arrive while one is in
 /// progress wait in `queued`, and reading stops until they are taken.
-final class HTTP1ConnectionHandler<Responder: HTTPResponder>: ChannelDuplexHandler, RemovableChannelHandler
+final class HTTP1ConnectionHandler<Responder: HTTPResponder>: ChannelDuplexHandler, RemovableChannelHandler, ResponsePartSink
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = HTTPResponsePart
@@ -168,6 +168,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let responder = self.responder
         let logger = self.logger
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let sink = NIOLoopBound<any ResponsePartSink>(self, eventLoop: context.eventLoop)
         task = Task {
             let request = Request(head: head, body: body)
             let requestContext = Responder.Context(source: .init(channel: channel, logger: logger))
@@ -180,7 +181,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             }
             response.headers[.date] = HTTPDateCache.now
             do {
-                try await response.body.write(ChannelResponseWriter(channel: channel, head: response.head, contentLength: response.body.contentLength))
+                try await response.body.write(ChannelResponseWriter(channel: channel, sink: sink, head: response.head, contentLength: response.body.contentLength))
             } catch {
                 logger.trace("response not completely written", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
             }
@@ -202,11 +203,45 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     // MARK: Outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        write(unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    /// A head and a small sized body leave in one buffer: one write, one `iovec`.
+    private static var coalescedBodyLimit: Int { 8 * 1024 }
+
+    /// From the request's task through `ChannelResponseWriter` (on the loop): a part written as the pipeline would
+    /// have delivered it here.
+    func send(_ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        if let head {
+            var buffer = context.channel.allocator.buffer(capacity: 256)
+            writeHead(head, into: &buffer)
+            if case .body(let body) = part, framing == .fixed || framing == .untilClose, body.readableBytes <= Self.coalescedBodyLimit {
+                buffer.writeImmutableBuffer(body)
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
+            } else {
+                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+                write(part, context: context, promise: promise)
+            }
+        } else {
+            write(part, context: context, promise: promise)
+        }
+        if flush { context.flush() }
+    }
+
+    private func writeHead(_ response: HTTPResponse, into buffer: inout ByteBuffer) {
+        framing = HTTP1ResponseWire.head(response, answering: answering, closing: closeAfterResponse, into: &buffer)
+        if framing == .untilClose { closeAfterResponse = true }
+    }
+
+    private func write(_ part: HTTPResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(let response):
             var buffer = context.channel.allocator.buffer(capacity: 256)
-            framing = HTTP1ResponseWire.head(response, answering: answering, closing: closeAfterResponse, into: &buffer)
-            if framing == .untilClose { closeAfterResponse = true }
+            writeHead(response, into: &buffer)
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let part):
             switch framing {

@@ -105,6 +105,8 @@ struct HTTP1RequestParser {
         let target = String(decoding: UnsafeRawBufferPointer(rebasing: raw[targetRange]), as: UTF8.self)
 
         var fields = HTTPFields()
+        // One allocation for the fields instead of one per doubling.
+        fields.reserveCapacity(raw.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) })
         var authority: String?
         var framing = HTTP1FramingFields()
         var count = 0
@@ -113,20 +115,21 @@ struct HTTP1RequestParser {
             guard count <= limits.fieldCount else { throw HTTP1Syntax.Malformed("too many header fields") }
             let (nameRange, valueRange) = try HTTP1Syntax.field(raw, line)
             let name = UnsafeRawBufferPointer(rebasing: raw[nameRange])
-            let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueRange]), as: UTF8.self)
+            let valueBytes = UnsafeRawBufferPointer(rebasing: raw[valueRange])
+            let value = String(decoding: valueBytes, as: UTF8.self)
             if authority == nil, HTTP1Syntax.equalsIgnoringCase(name, "host") {
                 // The first Host is the authority, as swift-nio-extras converts it.
                 authority = value
                 continue
             }
-            framing.note(name, value)
+            framing.note(name, valueBytes)
             guard let fieldName = HTTPField.Name(String(decoding: name, as: UTF8.self)) else { throw HTTP1Syntax.Malformed("bad header name") }
             fields.append(HTTPField(name: fieldName, value: value))
         }
 
         let declaredLength: Int?
         if framing.transferCoded {
-            guard framing.contentLength == nil else { throw HTTP1Syntax.Malformed("both Transfer-Encoding and Content-Length") }
+            guard !framing.hasContentLength else { throw HTTP1Syntax.Malformed("both Transfer-Encoding and Content-Length") }
             guard minor == 1, framing.endsChunked else { throw HTTP1Syntax.Malformed("unsupported transfer coding") }
             declaredLength = nil
         } else {

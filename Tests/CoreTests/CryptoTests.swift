@@ -68,6 +68,8 @@ import Testing
         let all = Array(UInt8(0)...UInt8(255))
         #expect(Hex.lowercase(all) == all.map { String(format: "%02x", $0) }.joined())
         #expect(Hex.lowercase([]) == "")
+        // A sequence without contiguous storage takes the copying path and writes the same text.
+        #expect(Hex.lowercase(UInt8(0)...UInt8(255)) == Hex.lowercase(all))
         // Stored key hashes must not change: HKDF + HMAC-SHA-256 as computed independently (Python's hmac).
         #expect(ring.hash("ahg-key", purpose: .apiKeyHash) == "88ba8f0553cfdd11a7843bc2b89170aa29b7fbfce8f9b07aef311a44ebe2713a")
     }

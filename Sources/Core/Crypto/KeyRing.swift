@@ -40,6 +40,6 @@ public struct KeyRing: Sendable {
         var hmac = keyedHashes[purpose]!
         var value = value
         value.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
-        return Hex.lowercase(hmac.finalize())
+        return hmac.finalize().withUnsafeBytes { Hex.lowercase($0) }
     }
 }

@@ -19,15 +19,14 @@ public struct EdgeMiddleware: RouterMiddleware {
         context.requestId = requestId
         context.logger[metadataKey: "request_id"] = .string(requestId)
         let started = ContinuousClock.now
-        let path = request.uri.path
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
-            response = Self.errorResponse(error, path: path, requestId: requestId, logger: context.logger)
+            response = Self.errorResponse(error, path: request.uri.path, requestId: requestId, logger: context.logger)
         }
         response.headers[.requestId] = requestId
-        logAccess(request.method, path: path, status: response.status, elapsed: started.duration(to: .now), context: context)
+        logAccess(request, status: response.status, elapsed: started.duration(to: .now), context: context)
         return response
     }
 
@@ -38,11 +37,11 @@ public struct EdgeMiddleware: RouterMiddleware {
 
     /// Synchronous, so the log line's temporaries stay out of the async frame the connection keeps.
     @inline(never)
-    private func logAccess(_ method: HTTPRequest.Method, path: String, status: HTTPResponse.Status, elapsed: Duration, context: Context) {
+    private func logAccess(_ request: Request, status: HTTPResponse.Status, elapsed: Duration, context: Context) {
         guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
-            "method": .string(method.rawValue),
-            "path": .string(Self.loggablePath(path)),
+            "method": .string(request.method.rawValue),
+            "path": .string(Self.loggablePath(request.uri.path)),
             "status": .stringConvertible(status.code),
             "duration_ms": .string(String(format: "%.2f", Double(elapsed.wholeMicroseconds) / 1000)),
             "request_id": .string(context.requestId),

@@ -17,10 +17,21 @@ struct RequestMetering: Sendable {
         let orgId: String
         let keyId: String
         let promptEstimate: Int64
-        let prices: [String: Price]
+        /// The price of each candidate that has one, in candidate order (a handful: searched, not hashed).
+        let prices: [CandidatePrice]
         let held: Bool
         /// Rate-limit standing: headers for the response, slots to free when the request ends.
         let admission: QuotaService.Admission
+    }
+
+    struct CandidatePrice: Sendable {
+        let providerId: String
+        let model: String
+        let price: Price
+
+        func isFor(_ candidate: Candidate) -> Bool {
+            providerId == candidate.provider.id && model == candidate.upstreamModel
+        }
     }
 
     /// How a request ended, as far as billing is concerned.
@@ -35,9 +46,12 @@ struct RequestMetering: Sendable {
     func open(
         requestId: String, identity: APIKeyIdentity, candidates: [Candidate], bodyBytes: Int, maxOutputTokens: Int?, images: Int = 0
     ) async throws -> Ticket {
-        var prices: [String: Price] = [:]
+        var prices: [CandidatePrice] = []
+        prices.reserveCapacity(candidates.count)
         for candidate in candidates {
-            if let price = candidate.price(in: billing.prices, orgId: identity.orgId) { prices[Self.key(candidate)] = price }
+            if let price = candidate.price(in: billing.prices, orgId: identity.orgId) {
+                prices.append(CandidatePrice(providerId: candidate.provider.id, model: candidate.upstreamModel, price: price))
+            }
         }
         guard !prices.isEmpty else {
             throw APIError.forbidden(
@@ -67,7 +81,7 @@ struct RequestMetering: Sendable {
             let worstCase = MeteredUsage(
                 inputTokens: promptEstimate, outputTokens: Int64(maxOutputTokens ?? billing.settings.defaultOutputCap), images: Int64(images)
             )
-            let amount = prices.values.map { $0.cost(of: worstCase) }.max() ?? 0
+            let amount = prices.lazy.map { $0.price.cost(of: worstCase) }.max() ?? 0
             try await billing.holds.place(
                 orgId: identity.orgId, requestId: ticket.billingId, clientRequestId: ticket.requestId, apiKeyId: identity.keyId, amount: amount,
                 lifetime: billing.settings.holdLifetime, enforce: true
@@ -82,7 +96,7 @@ struct RequestMetering: Sendable {
     /// right when it is retried.
     func close(_ ticket: Ticket, candidate: Candidate?, ending: Ending) async {
         var settlement = CreditHolds.Settlement(cost: 0, usage: nil, providerId: candidate?.provider.id, model: candidate?.upstreamModel, apiKeyId: ticket.keyId, reason: "nothing produced")
-        if case .produced(let usage, let characters, let images, let outcome) = ending, let candidate, let price = ticket.prices[Self.key(candidate)] {
+        if case .produced(let usage, let characters, let images, let outcome) = ending, let candidate, let price = ticket.prices.first(where: { $0.isFor(candidate) })?.price {
             let metered = usage.map {
                 MeteredUsage(inputTokens: Int64($0.inputTokens), outputTokens: Int64($0.outputTokens), cachedInputTokens: Int64($0.cachedInputTokens),
                              reasoningTokens: Int64($0.reasoningTokens), images: Int64(images))
@@ -111,6 +125,4 @@ struct RequestMetering: Sendable {
             }
         }
     }
-
-    static func key(_ candidate: Candidate) -> String { candidate.provider.id + "\u{1F}" + candidate.upstreamModel }
 }

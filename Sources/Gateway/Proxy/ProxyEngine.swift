@@ -127,8 +127,8 @@ public final class ProxyEngine: Sendable {
         }
     }
 
-    func handle(_ inbound: Inbound) async throws -> Response {
-        let target = try Chat.target(inbound)
+    /// `target`: what `Chat.target(inbound)` read (the caller needs it first, to choose where this runs).
+    func handle(_ inbound: Inbound, target: Chat.Target) async throws -> Response {
         var candidates = try await routed(target.model, identity: inbound.identity, capability: .chat, strategy: inbound.strategy)
         if let session = inbound.sessionId {
             candidates = await stickiness.ordered(candidates, orgId: inbound.identity.orgId, session: session, model: target.model)
@@ -262,7 +262,7 @@ public final class ProxyEngine: Sendable {
         guard (200..<300).contains(response.status) else {
             let body = (try? await response.body.collect(upTo: 256 * 1024)) ?? ByteBuffer()
             throw UpstreamFailure.status(
-                response.status, UpstreamFailure.message(from: body), retryAfter: UpstreamFailure.retryAfter(response.headers.first(name: "retry-after"))
+                response.status, UpstreamFailure.message(from: body), retryAfter: UpstreamFailure.retryAfter(response.retryAfter)
             )
         }
         return response

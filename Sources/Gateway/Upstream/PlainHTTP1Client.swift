@@ -155,33 +155,22 @@ final class PlainHTTP1Client: Sendable {
 
     private func attempt(_ call: Call, on loop: any EventLoop, reuse: Bool) async throws -> PlainHTTP1Response {
         let progress = NIOLockedValueBox(Progress.waiting)
-        let send: @Sendable () -> EventLoopFuture<PlainHTTP1Response> = {
+        let future: EventLoopFuture<PlainHTTP1Response>
+        if loop.inEventLoop, reuse, let exchange = idleConnection(call.target.poolKey, on: loop) {
+            // The usual case, a server task on its loop with a pooled connection: sent at once, without the
+            // futures and closures that wait for a new connection.
+            progress.withLockedValue { $0 = .sending(NIOLoopBound(exchange, eventLoop: loop)) }
             let promise = loop.makePromise(of: PlainHTTP1Response.self)
-            self.connection(for: call, on: loop, reuse: reuse).whenComplete { result in
-                switch result {
-                case .success(let bound):
-                    let proceed = progress.withLockedValue { progress in
-                        guard case .waiting = progress else { return false }
-                        progress = .sending(bound)
-                        return true
-                    }
-                    guard proceed else {
-                        promise.fail(PlainHTTP1Error.cancelled)
-                        self.checkIn(bound.value, key: call.target.poolKey, on: loop)
-                        return
-                    }
-                    bound.value.start(
-                        call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, gatherUpTo: call.gatherUpTo,
-                        promise: promise
-                    )
-                case .failure(let error):
-                    promise.fail(error)
-                }
+            exchange.start(
+                call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, gatherUpTo: call.gatherUpTo,
+                promise: promise
+            )
+            future = promise.futureResult
+        } else {
+            future = loop.inEventLoop ? sendWhenConnected(call, on: loop, reuse: reuse, progress: progress) : loop.flatSubmit {
+                self.sendWhenConnected(call, on: loop, reuse: reuse, progress: progress)
             }
-            return promise.futureResult
         }
-        // The server's tasks run on the loop: send from here rather than queue a task for the loop's next tick.
-        let future = loop.inEventLoop ? send() : loop.flatSubmit(send)
         return try await withTaskCancellationHandler {
             try await future.get()
         } onCancel: {
@@ -193,12 +182,48 @@ final class PlainHTTP1Client: Sendable {
         }
     }
 
+    /// Sends the call once a connection is ready (a pooled one or a new one), unless it was cancelled meanwhile.
+    private func sendWhenConnected(
+        _ call: Call, on loop: any EventLoop, reuse: Bool, progress: NIOLockedValueBox<Progress>
+    ) -> EventLoopFuture<PlainHTTP1Response> {
+        let promise = loop.makePromise(of: PlainHTTP1Response.self)
+        self.connection(for: call, on: loop, reuse: reuse).whenComplete { result in
+            switch result {
+            case .success(let bound):
+                let proceed = progress.withLockedValue { progress in
+                    guard case .waiting = progress else { return false }
+                    progress = .sending(bound)
+                    return true
+                }
+                guard proceed else {
+                    promise.fail(PlainHTTP1Error.cancelled)
+                    self.checkIn(bound.value, key: call.target.poolKey, on: loop)
+                    return
+                }
+                bound.value.start(
+                    call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, gatherUpTo: call.gatherUpTo,
+                    promise: promise
+                )
+            case .failure(let error):
+                promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// A usable idle connection of this loop for the target (unusable ones found on the way are dropped).
+    private func idleConnection(_ key: String, on loop: any EventLoop) -> PlainHTTP1Exchange? {
+        guard let pool = pools[ObjectIdentifier(loop)]?.value else { return nil }
+        while let exchange = pool.idle[key]?.popLast()?.exchange {
+            if exchange.isUsable { return exchange }
+        }
+        return nil
+    }
+
     /// An idle connection of this loop for the target, or a new one.
     private func connection(for call: Call, on loop: any EventLoop, reuse: Bool) -> EventLoopFuture<NIOLoopBound<PlainHTTP1Exchange>> {
-        if reuse, let pool = pools[ObjectIdentifier(loop)]?.value {
-            while let exchange = pool.idle[call.target.poolKey]?.popLast()?.exchange {
-                if exchange.isUsable { return loop.makeSucceededFuture(NIOLoopBound(exchange, eventLoop: loop)) }
-            }
+        if reuse, let exchange = idleConnection(call.target.poolKey, on: loop) {
+            return loop.makeSucceededFuture(NIOLoopBound(exchange, eventLoop: loop))
         }
         let key = call.target.poolKey
         return ClientBootstrap(group: loop)

@@ -29,7 +29,7 @@ struct PlainHTTP1Response: Sendable {
         case whole(ByteBuffer)
     }
 
-    let head: HTTPResponseHead
+    let head: UpstreamResponseHead
     let body: Body
 }
 
@@ -50,7 +50,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
         /// `gatherUpTo`: the body is to be gathered, up to this many bytes.
         case awaitingHead(EventLoopPromise<PlainHTTP1Response>, gatherUpTo: Int?)
         case streaming(Source)
-        case gathering(EventLoopPromise<PlainHTTP1Response>, head: HTTPResponseHead, body: ByteBuffer, limit: Int)
+        case gathering(EventLoopPromise<PlainHTTP1Response>, head: UpstreamResponseHead, body: ByteBuffer, limit: Int)
         case closed
     }
 
@@ -135,7 +135,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// One part of the response; the parser has skipped interim (1xx) heads.
-    private func received(_ part: HTTPClientResponsePart, context: ChannelHandlerContext) {
+    private func received(_ part: UpstreamResponseParser.Part, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             guard case .awaitingHead(let promise, let gatherUpTo) = state else { return }
@@ -204,7 +204,7 @@ final class PlainHTTP1Exchange: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // A body read until the close ends here; anything else in progress was cut short.
-        if parser.inputEnded() { received(.end(nil), context: context) }
+        if parser.inputEnded() { received(.end, context: context) }
         fail(.closedMidResponse)
         context.fireChannelInactive()
     }

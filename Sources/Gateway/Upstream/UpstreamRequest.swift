@@ -30,6 +30,8 @@ struct UpstreamRequestBuilder: Sendable {
         _ provider: ProviderSettings, key: UpstreamKey, stream: Bool, passthrough: [(String, String)] = []
     ) -> HTTPHeaders {
         var headers = HTTPHeaders()
+        // Room for everything below and the `host` and `content-length` the client adds: one allocation.
+        headers.reserveCapacity(6 + passthrough.count + browserHeaders.count + provider.extraHeaders.count)
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "accept", value: stream ? "text/event-stream" : "application/json")
         if provider.authHeader == "authorization" {

@@ -2,22 +2,22 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 
-/// An upstream's answer, from either client: the status and headers once the head has arrived, the body as it
-/// streams.
+/// An upstream's answer, from either client: the status (and `Retry-After`, the one header the gateway reads) once
+/// the head has arrived, the body as it streams.
 struct UpstreamResponse: Sendable {
     let status: Int
-    let headers: HTTPHeaders
+    let retryAfter: String?
     let body: UpstreamBody
 
     init(_ response: HTTPClientResponse) {
         status = Int(response.status.code)
-        headers = response.headers
+        retryAfter = response.headers.first(name: "retry-after")
         body = UpstreamBody(.client(response.body))
     }
 
     init(_ response: PlainHTTP1Response) {
-        status = Int(response.head.status.code)
-        headers = response.head.headers
+        status = response.head.status
+        retryAfter = response.head.retryAfter
         switch response.body {
         case .streamed(let parts): body = UpstreamBody(.plain(parts))
         case .whole(let bytes): body = UpstreamBody(.whole(bytes))

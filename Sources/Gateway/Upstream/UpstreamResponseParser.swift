@@ -19,6 +19,12 @@ struct UpstreamResponseParser {
         case unsolicited
     }
 
+    enum Part: Equatable {
+        case head(UpstreamResponseHead)
+        case body(ByteBuffer)
+        case end
+    }
+
     private enum Stage {
         /// No request is waiting; any byte is unsolicited.
         case idle
@@ -48,7 +54,7 @@ struct UpstreamResponseParser {
 
     /// The next complete part (body bytes as far as they have arrived), or nil until more bytes arrive. Parts are
     /// returned one at a time, so the exchange can act on each (and start the next request) between calls.
-    mutating func next() throws(Failure) -> HTTPClientResponsePart? {
+    mutating func next() throws(Failure) -> Part? {
         var bytes = pending.take()
         defer { pending.keep(bytes) }
         while true {
@@ -58,13 +64,13 @@ struct UpstreamResponseParser {
                 return nil
             case .head(let isHead):
                 guard bytes.readableBytes > 0, let parsed = try readHead(&bytes) else { return nil }
-                let code = parsed.head.status.code
+                let code = parsed.status
                 if code == 101 { throw .malformed("unexpected 101 Switching Protocols") }
                 if (100..<200).contains(code) { continue }  // interim: the real head follows
                 let (framing, delimited) = try Self.framing(of: parsed, isHead: isHead)
                 reusable = parsed.persistent && delimited
                 stage = .body(HTTP1BodyReader(framing))
-                return .head(parsed.head)
+                return .head(parsed)
             case .body(var reader):
                 let event: HTTP1BodyReader.Event?
                 do {
@@ -75,7 +81,7 @@ struct UpstreamResponseParser {
                 stage = reader.hasEnded ? .idle : .body(reader)
                 switch event {
                 case .bytes(let part): return .body(part)
-                case .end: return .end(nil)
+                case .end: return .end
                 case nil: return nil
                 }
             }
@@ -102,13 +108,13 @@ struct UpstreamResponseParser {
     }
 
     private static func framing(of parsed: UpstreamResponseHead, isHead: Bool) throws(Failure) -> (HTTP1BodyReader.Framing, delimited: Bool) {
-        let code = parsed.head.status.code
+        let code = parsed.status
         if isHead || code == 204 || code == 304 { return (.length(0), true) }
         let framing = parsed.framing
         if framing.transferCoded {
             // Chunked must be the last coding; anything else can only end with the connection. A length beside it
             // is ignored, and the connection not reused: the two disagreeing is how responses get split.
-            return framing.endsChunked ? (.chunked, framing.contentLength == nil) : (.untilClose, false)
+            return framing.endsChunked ? (.chunked, !framing.hasContentLength) : (.untilClose, false)
         }
         let length: Int?
         do {
