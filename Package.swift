@@ -144,6 +144,7 @@ let package = Package(
             name: "CoreTests",
             dependencies: [
                 "Core", "TestSupport", .product(name: "SQLiteKit", package: "sqlite-kit"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 @testable import Core
@@ -72,6 +73,21 @@ import Testing
         #expect(Hex.lowercase(UInt8(0)...UInt8(255)) == Hex.lowercase(all))
         // Stored key hashes must not change: HKDF + HMAC-SHA-256 as computed independently (Python's hmac).
         #expect(ring.hash("ahg-key", purpose: .apiKeyHash) == "88ba8f0553cfdd11a7843bc2b89170aa29b7fbfce8f9b07aef311a44ebe2713a")
+    }
+
+    /// The precomputed-pad HMAC equals swift-crypto's for keys shorter than, equal to and longer than a block, and
+    /// messages from empty to several blocks.
+    @Test func keyedSHA256IsHMAC() {
+        for keyLength in [1, 32, 64, 65, 200] {
+            let key = SymmetricKey(data: (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+            let keyed = KeyedSHA256(key: key)
+            for messageLength in [0, 1, 55, 56, 63, 64, 65, 200] {
+                let message = (0..<messageLength).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ keyLength) }
+                let ours = message.withUnsafeBytes { keyed.authenticationCode(for: $0) }
+                let theirs = HMAC<SHA256>.authenticationCode(for: message, using: key)
+                #expect(Array(ours) == Array(theirs), "key \(keyLength) bytes, message \(messageLength) bytes")
+            }
+        }
     }
 
     @Test func randomBytesHaveTheRequestedLength() {

@@ -14,7 +14,7 @@ public struct KeyRing: Sendable {
     private let keys: [Purpose: SymmetricKey]
     /// The hashing purposes' HMACs already keyed: a copy hashes one value without deriving the key's pads again
     /// (keying was two thirds of a hash, and every API request hashes its key).
-    private let keyedHashes: [Purpose: HMAC<SHA256>]
+    private let keyedHashes: [Purpose: KeyedSHA256]
 
     public init(secret: String) {
         let master = SymmetricKey(data: Data(secret.utf8))
@@ -28,7 +28,7 @@ public struct KeyRing: Sendable {
             )
         }
         self.keys = keys
-        self.keyedHashes = keys.mapValues { HMAC<SHA256>(key: $0) }
+        self.keyedHashes = keys.mapValues { KeyedSHA256(key: $0) }
     }
 
     public func key(for purpose: Purpose) -> SymmetricKey {
@@ -37,9 +37,42 @@ public struct KeyRing: Sendable {
 
     /// Hex HMAC-SHA-256 of `value` under the purpose key: how API keys, refresh tokens and codes are stored.
     public func hash(_ value: String, purpose: Purpose) -> String {
-        var hmac = keyedHashes[purpose]!
         var value = value
-        value.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
-        return hmac.finalize().withUnsafeBytes { Hex.lowercase($0) }
+        let mac = value.withUTF8 { keyedHashes[purpose]!.authenticationCode(for: UnsafeRawBufferPointer($0)) }
+        return mac.withUnsafeBytes { Hex.lowercase($0) }
+    }
+}
+
+/// HMAC-SHA-256 (RFC 2104) with the key's two padded blocks hashed once. swift-crypto's `HMAC` does the same but,
+/// generic over its hash and not inlinable, runs unspecialised: it boxed its hash states on the heap on every call
+/// (PERFORMANCE.md, session 16). `CryptoTests` checks the result against an independent HMAC.
+struct KeyedSHA256: Sendable {
+    private let inner: SHA256
+    private let outer: SHA256
+
+    init(key: SymmetricKey) {
+        let blockSize = 64
+        var block = [UInt8](repeating: 0, count: blockSize)
+        key.withUnsafeBytes { bytes in
+            if bytes.count > blockSize {
+                SHA256.hash(data: bytes).withUnsafeBytes { block.replaceSubrange(0..<$0.count, with: $0) }
+            } else {
+                block.replaceSubrange(0..<bytes.count, with: bytes)
+            }
+        }
+        var inner = SHA256()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: block.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
+    }
+
+    func authenticationCode(for message: UnsafeRawBufferPointer) -> SHA256Digest {
+        var inner = self.inner
+        inner.update(bufferPointer: message)
+        var outer = self.outer
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize()
     }
 }

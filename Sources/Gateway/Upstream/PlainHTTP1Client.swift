@@ -52,20 +52,29 @@ final class PlainHTTP1Client: Sendable {
         }
     }
 
-    /// Idle connections of one event loop, touched only on that loop; the most recently used last.
+    /// Idle connections of one event loop, touched only on that loop. Each upstream's list is an object of its
+    /// own, so taking and returning a connection is a dictionary read: changing an array inside the dictionary
+    /// went through its `modify` accessors, three allocations per call (PERFORMANCE.md, session 16).
     private final class Pool {
-        var idle: [String: [(exchange: PlainHTTP1Exchange, since: NIODeadline)]] = [:]
+        var idle: [String: IdleConnections] = [:]
         var sweeper: RepeatedTask?
 
         /// Closes connections idle for longer than `limit`.
         func sweep(olderThan limit: TimeAmount) {
             let cutoff = NIODeadline.now() - limit
-            for (key, connections) in idle {
+            for (key, list) in idle {
+                let connections = list.entries
                 let (stale, fresh) = (connections.filter { $0.since < cutoff }, connections.filter { $0.since >= cutoff && $0.exchange.isUsable })
                 for connection in stale { connection.exchange.close() }
-                idle[key] = fresh.isEmpty ? nil : fresh
+                list.entries = fresh
+                if fresh.isEmpty { idle[key] = nil }
             }
         }
+    }
+
+    /// One upstream's idle connections on one loop; the most recently used last.
+    private final class IdleConnections {
+        var entries: [(exchange: PlainHTTP1Exchange, since: NIODeadline)] = []
     }
 
     private let pools: [ObjectIdentifier: NIOLoopBoundBox<Pool>]
@@ -213,8 +222,8 @@ final class PlainHTTP1Client: Sendable {
 
     /// A usable idle connection of this loop for the target (unusable ones found on the way are dropped).
     private func idleConnection(_ key: String, on loop: any EventLoop) -> PlainHTTP1Exchange? {
-        guard let pool = pools[ObjectIdentifier(loop)]?.value else { return nil }
-        while let exchange = pool.idle[key]?.popLast()?.exchange {
+        guard let list = pools[ObjectIdentifier(loop)]?.value.idle[key] else { return nil }
+        while let exchange = list.entries.popLast()?.exchange {
             if exchange.isUsable { return exchange }
         }
         return nil
@@ -250,8 +259,15 @@ final class PlainHTTP1Client: Sendable {
 
     private func checkIn(_ exchange: PlainHTTP1Exchange, key: String, on loop: any EventLoop) {
         guard let pool = pools[ObjectIdentifier(loop)]?.value, exchange.isUsable else { return }
-        if pool.idle[key, default: []].count < Self.maxIdlePerTarget {
-            pool.idle[key, default: []].append((exchange, .now()))
+        let list: IdleConnections
+        if let known = pool.idle[key] {
+            list = known
+        } else {
+            list = IdleConnections()
+            pool.idle[key] = list
+        }
+        if list.entries.count < Self.maxIdlePerTarget {
+            list.entries.append((exchange, .now()))
         } else {
             exchange.close()
         }
@@ -263,7 +279,7 @@ final class PlainHTTP1Client: Sendable {
             guard let pool = pools[ObjectIdentifier(loop)] else { continue }
             try? await loop.submit {
                 pool.value.sweeper?.cancel()
-                for connection in pool.value.idle.values.joined() { connection.exchange.close() }
+                for connection in pool.value.idle.values.flatMap(\.entries) { connection.exchange.close() }
                 pool.value.idle = [:]
             }.get()
         }
