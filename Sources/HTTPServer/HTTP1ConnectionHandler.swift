@@ -17,7 +17,9 @@ import NIOHTTPTypes
 final class HTTP1ConnectionHandler<Responder: HTTPResponder>: ChannelDuplexHandler, RemovableChannelHandler, ResponsePartSink
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = HTTPResponsePart
+    /// Responses arrive through `send` (`ResponsePartSink`), not the pipeline; anything written into the pipeline
+    /// passes through as bytes.
+    typealias OutboundIn = IOData
     private typealias Part = HTTP1RequestParser.Part
     typealias OutboundOut = IOData
 
@@ -202,24 +204,22 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
 
     // MARK: Outbound
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        write(unwrapOutboundIn(data), context: context, promise: promise)
-    }
-
     /// A head and a small sized body leave in one buffer: one write, one `iovec`.
     private static var coalescedBodyLimit: Int { 8 * 1024 }
 
-    /// From the request's task through `ChannelResponseWriter` (on the loop): a part written as the pipeline would
-    /// have delivered it here.
+    /// One part of the current response (and its head, when not yet written), from the request's task through
+    /// `ChannelResponseWriter`, on the loop.
     func send(_ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
         if let head {
-            var buffer = context.channel.allocator.buffer(capacity: 256)
+            var small: ByteBuffer?
+            if case .body(let body) = part, body.readableBytes <= Self.coalescedBodyLimit { small = body }
+            var buffer = context.channel.allocator.buffer(capacity: 256 + (small?.readableBytes ?? 0))
             writeHead(head, into: &buffer)
-            if case .body(let body) = part, framing == .fixed || framing == .untilClose, body.readableBytes <= Self.coalescedBodyLimit {
+            if let body = small, framing == .fixed || framing == .untilClose {
                 buffer.writeImmutableBuffer(body)
                 context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
             } else {
