@@ -164,21 +164,9 @@ final class PlainHTTP1Client: Sendable {
 
     private func attempt(_ call: Call, on loop: any EventLoop, reuse: Bool) async throws -> PlainHTTP1Response {
         let progress = NIOLockedValueBox(Progress.waiting)
-        let future: EventLoopFuture<PlainHTTP1Response>
-        if loop.inEventLoop, reuse, let exchange = idleConnection(call.target.poolKey, on: loop) {
-            // The usual case, a server task on its loop with a pooled connection: sent at once, without the
-            // futures and closures that wait for a new connection.
-            progress.withLockedValue { $0 = .sending(NIOLoopBound(exchange, eventLoop: loop)) }
-            let promise = loop.makePromise(of: PlainHTTP1Response.self)
-            exchange.start(
-                call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, gatherUpTo: call.gatherUpTo,
-                promise: promise
-            )
-            future = promise.futureResult
-        } else {
-            future = loop.inEventLoop ? sendWhenConnected(call, on: loop, reuse: reuse, progress: progress) : loop.flatSubmit {
-                self.sendWhenConnected(call, on: loop, reuse: reuse, progress: progress)
-            }
+        // The server's tasks run on the loop: send from here rather than queue a task for the loop's next tick.
+        let future = loop.inEventLoop ? send(call, on: loop, reuse: reuse, progress: progress) : loop.flatSubmit {
+            self.send(call, on: loop, reuse: reuse, progress: progress)
         }
         return try await withTaskCancellationHandler {
             try await future.get()
@@ -191,33 +179,44 @@ final class PlainHTTP1Client: Sendable {
         }
     }
 
-    /// Sends the call once a connection is ready (a pooled one or a new one), unless it was cancelled meanwhile.
-    private func sendWhenConnected(
+    /// On the loop: sends the call on an idle connection at once — the usual case, with no future to wait on — or
+    /// once a new connection is ready.
+    private func send(
         _ call: Call, on loop: any EventLoop, reuse: Bool, progress: NIOLockedValueBox<Progress>
     ) -> EventLoopFuture<PlainHTTP1Response> {
         let promise = loop.makePromise(of: PlainHTTP1Response.self)
-        self.connection(for: call, on: loop, reuse: reuse).whenComplete { result in
-            switch result {
-            case .success(let bound):
-                let proceed = progress.withLockedValue { progress in
-                    guard case .waiting = progress else { return false }
-                    progress = .sending(bound)
-                    return true
+        if reuse, let exchange = idleConnection(call.target.poolKey, on: loop) {
+            start(call, on: NIOLoopBound(exchange, eventLoop: loop), progress: progress, promise: promise)
+        } else {
+            newConnection(for: call, on: loop).whenComplete { result in
+                switch result {
+                case .success(let bound): self.start(call, on: bound, progress: progress, promise: promise)
+                case .failure(let error): promise.fail(error)
                 }
-                guard proceed else {
-                    promise.fail(PlainHTTP1Error.cancelled)
-                    self.checkIn(bound.value, key: call.target.poolKey, on: loop)
-                    return
-                }
-                bound.value.start(
-                    call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, gatherUpTo: call.gatherUpTo,
-                    promise: promise
-                )
-            case .failure(let error):
-                promise.fail(error)
             }
         }
         return promise.futureResult
+    }
+
+    /// Starts the call on the connection unless it was cancelled meanwhile (then the connection goes back).
+    private func start(
+        _ call: Call, on bound: NIOLoopBound<PlainHTTP1Exchange>, progress: NIOLockedValueBox<Progress>,
+        promise: EventLoopPromise<PlainHTTP1Response>
+    ) {
+        let proceed = progress.withLockedValue { progress in
+            guard case .waiting = progress else { return false }
+            progress = .sending(bound)
+            return true
+        }
+        guard proceed else {
+            promise.fail(PlainHTTP1Error.cancelled)
+            checkIn(bound.value, key: call.target.poolKey, on: bound.eventLoop)
+            return
+        }
+        bound.value.start(
+            call.head, body: call.body, firstByteTimeout: call.firstByteTimeout, readTimeout: call.readTimeout, gatherUpTo: call.gatherUpTo,
+            promise: promise
+        )
     }
 
     /// A usable idle connection of this loop for the target (unusable ones found on the way are dropped).
@@ -229,11 +228,8 @@ final class PlainHTTP1Client: Sendable {
         return nil
     }
 
-    /// An idle connection of this loop for the target, or a new one.
-    private func connection(for call: Call, on loop: any EventLoop, reuse: Bool) -> EventLoopFuture<NIOLoopBound<PlainHTTP1Exchange>> {
-        if reuse, let exchange = idleConnection(call.target.poolKey, on: loop) {
-            return loop.makeSucceededFuture(NIOLoopBound(exchange, eventLoop: loop))
-        }
+    /// A new connection of this loop to the call's target.
+    private func newConnection(for call: Call, on loop: any EventLoop) -> EventLoopFuture<NIOLoopBound<PlainHTTP1Exchange>> {
         let key = call.target.poolKey
         return ClientBootstrap(group: loop)
             .connectTimeout(call.connectTimeout)
