@@ -1,25 +1,31 @@
 import Core
 import Gateway
+import HTTPServer
+import HTTPTypes
 import Hummingbird
+import Logging
+import NIOCore
 
 /// The server's responder: the gateway's exact POST paths (`GatewayRoutes.directRoutes`) are answered by plain
-/// calls — `EdgeMiddleware`, then the route's key check and handler — and everything else by the router. The
-/// router resolves every request through its trie, copies the context, records the endpoint's path as a new string
-/// and calls each middleware through an existential; for the requests that carry the traffic that was ~3 % of the
-/// event loops' time (PERFORMANCE.md, session 13). The behaviour is the router's: same middleware, same order.
-struct FrontResponder: HTTPResponder {
-    typealias Context = AppRequestContext
-
+/// calls — `EdgeMiddleware`'s steps (request id, error shapes, access log), then the route's key check and handler —
+/// and everything else by the router, with the same middleware in the same order. The router resolves every
+/// request through its trie, copies the context, records the endpoint's path as a new string and calls each
+/// middleware through an existential (~3 % of the event loops for the requests that carry the traffic, session 13);
+/// Hummingbird's `Request` parses the URI into strings and the context holds a logger and an endpoint-path box, and
+/// neither is made for a direct route (session 17).
+struct FrontResponder: Sendable {
     let router: RouterResponder<AppRequestContext>
     let edge: EdgeMiddleware
-    let direct: [String: GatewayRoutes.Handler]
+    let direct: [String: GatewayRoutes.DirectRoute]
+    let logger: Logger
 
-    func respond(to request: Request, context: Context) async throws -> Response {
-        // The request target as received: `uri.path` would build a new string. A target with a query misses here
-        // and goes to the router, which answers it the same way.
-        guard request.method == .post, let route = direct[request.head.path ?? "/"] else {
-            return try await router.respond(to: request, context: context)
+    func respond(_ head: HTTPRequest, _ body: RequestBody, _ channel: any Channel) async throws -> Response {
+        // The request target as received. A target with a query misses here and goes to the router, which answers
+        // it the same way.
+        guard head.method == .post, let path = head.path, let route = direct[path] else {
+            let context = AppRequestContext(source: .init(channel: channel, logger: logger))
+            return try await router.respond(to: Request(head: head, body: body), context: context)
         }
-        return try await edge.handle(request, context: context, next: route)
+        return await edge.respond(to: head, path: path, channel: channel) { requestId in try await route(head, body, requestId) }
     }
 }

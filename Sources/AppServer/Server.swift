@@ -25,7 +25,7 @@ public enum Server {
         ManagementRoutes.register(
             on: router, identity: identity, keys: authenticator, billing: billing, gateway: gateway, maxBodyBytes: runtime.config.maxBodyBytes
         )
-        return FrontResponder(router: router.buildResponder(), edge: edge, direct: gatewayRoutes.directRoutes())
+        return FrontResponder(router: router.buildResponder(), edge: edge, direct: gatewayRoutes.directRoutes(), logger: runtime.logger)
     }
 
     public static func run(config: AppConfig, gatewayEnvironment: GatewayEnvironment) async throws {
@@ -64,7 +64,7 @@ public enum Server {
             throw error
         }
         let responder = buildResponder(runtime: runtime, identity: identity, billing: billing, authenticator: authenticator, gateway: gateway)
-        let app = HTTP1Server(responder: responder, logger: logger, additionalChannelHandlers: { [ReceiveBufferLimit()] }).server(
+        let app = HTTP1Server(respond: { try await responder.respond($0, $1, $2) }, logger: logger, additionalChannelHandlers: { [ReceiveBufferLimit()] }).server(
             configuration: .init(address: .hostname(config.host, port: config.port)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.port

@@ -21,13 +21,18 @@ public struct APIKeyMiddleware: RouterMiddleware {
     }
 
     static func presentedKey(_ request: Request) -> String? {
-        if let authorization = request.headers.firstValue(.authorization), let token = bearerToken(authorization) { return token }
-        if let key = request.headers.firstValue(.xAPIKey) { return key }
+        if let key = presentedKey(request.headers) { return key }
         if ErrorShape.isGeminiPath(request.uri.path) {
             if let key = request.headers.firstValue(.xGoogAPIKey) { return key }
             if let key = request.uri.queryParameters.get("key") { return key }
         }
         return nil
+    }
+
+    /// The key of a route that is not Gemini's: `Authorization: Bearer`, else `x-api-key`.
+    static func presentedKey(_ headers: HTTPFields) -> String? {
+        if let authorization = headers.firstValue(.authorization), let token = bearerToken(authorization) { return token }
+        return headers.firstValue(.xAPIKey)
     }
 
     /// The token of `Authorization: Bearer <token>` (the scheme in any case): leading spaces skipped, the scheme up

@@ -3,21 +3,16 @@ import Hummingbird
 import NIOCore
 import NIOHTTPTypes
 
-/// Where a response's parts go: the connection's handler, called on the connection's event loop. Parts are handed
-/// to it directly rather than written into the channel's pipeline, which boxed each part in `NIOAny`, looked up the
-/// pipeline's tail and cast the part back in the handler — three times per response (PERFORMANCE.md, session 16).
-protocol ResponsePartSink: AnyObject {
-    /// Writes `head` (when not yet written) and `part`; flushes when asked. `promise` completes when `part` is out.
-    func send(_ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?)
-}
-
 /// Writes a route's `Response` to its connection. The head waits for the first body part, and a body of known
 /// length is flushed once at its end, so a complete response leaves in one `writev`; a body of unknown length (a
 /// stream) is flushed part by part. Writes made off the connection's event loop go over in one hop per call.
 /// When the connection has more queued than it can send, a write waits for that write to go out.
 struct ChannelResponseWriter: ResponseBodyWriter {
     private let channel: any Channel
-    private let sink: NIOLoopBound<any ResponsePartSink>
+    /// Parts are handed to the connection's handler directly rather than written into the channel's pipeline,
+    /// which boxed each part in `NIOAny`, looked up the pipeline's tail and cast the part back in the handler —
+    /// three times per response (PERFORMANCE.md, session 16).
+    private let handler: NIOLoopBound<HTTP1ConnectionHandler>
     private var head: HTTPResponse?
     private let flushEveryPart: Bool
     private var unflushed = 0
@@ -25,9 +20,9 @@ struct ChannelResponseWriter: ResponseBodyWriter {
     /// Past this many unflushed bytes a known-length body is flushed anyway.
     private static let flushThreshold = 64 * 1024
 
-    init(channel: any Channel, sink: NIOLoopBound<any ResponsePartSink>, head: HTTPResponse, contentLength: Int?) {
+    init(channel: any Channel, handler: NIOLoopBound<HTTP1ConnectionHandler>, head: HTTPResponse, contentLength: Int?) {
         self.channel = channel
-        self.sink = sink
+        self.handler = handler
         self.head = head
         self.flushEveryPart = contentLength == nil
     }
@@ -56,12 +51,12 @@ struct ChannelResponseWriter: ResponseBodyWriter {
     }
 
     private func send(_ head: HTTPResponse?, _ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
-        let sink = self.sink
+        let handler = self.handler
         let loop = channel.eventLoop
         if loop.inEventLoop {
-            sink.value.send(head, part, flush: flush, promise: promise)
+            handler.value.send(head, part, flush: flush, promise: promise)
         } else {
-            loop.execute { sink.value.send(head, part, flush: flush, promise: promise) }
+            loop.execute { handler.value.send(head, part, flush: flush, promise: promise) }
         }
     }
 }

@@ -14,11 +14,13 @@ import NIOHTTPTypes
 ///
 /// Requests on a connection are answered in order: parts of a pipelined request that arrive while one is in
 /// progress wait in `queued`, and reading stops until they are taken.
-final class HTTP1ConnectionHandler<Responder: HTTPResponder>: ChannelDuplexHandler, RemovableChannelHandler, ResponsePartSink
-where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+///
+/// Not generic over a responder (it takes a function): types nested in a generic class are generic too, and each
+/// use of them looked up their metadata at run time (PERFORMANCE.md, session 17).
+final class HTTP1ConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    /// Responses arrive through `send` (`ResponsePartSink`), not the pipeline; anything written into the pipeline
-    /// passes through as bytes.
+    /// Responses arrive through `send` (from `ChannelResponseWriter`), not the pipeline; anything written into the
+    /// pipeline passes through as bytes.
     typealias OutboundIn = IOData
     private typealias Part = HTTP1RequestParser.Part
     typealias OutboundOut = IOData
@@ -36,7 +38,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         case read
     }
 
-    private let responder: Responder
+    private let respond: HTTP1Responder
     private let logger: Logger
     private let gatherLimit: Int
     private var reading = Reading.head
@@ -57,8 +59,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     private var readHeld = false
     private var bodyBackpressure = false
 
-    init(responder: Responder, logger: Logger, gatherLimit: Int, limits: HTTP1RequestParser.Limits) {
-        self.responder = responder
+    init(respond: @escaping HTTP1Responder, logger: Logger, gatherLimit: Int, limits: HTTP1RequestParser.Limits) {
+        self.respond = respond
         self.logger = logger
         self.gatherLimit = gatherLimit
         self.parser = HTTP1RequestParser(limits: limits)
@@ -167,23 +169,20 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         started += 1
         let number = started
         let channel = context.channel
-        let responder = self.responder
+        let respond = self.respond
         let logger = self.logger
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let sink = NIOLoopBound<any ResponsePartSink>(self, eventLoop: context.eventLoop)
         task = Task {
-            let request = Request(head: head, body: body)
-            let requestContext = Responder.Context(source: .init(channel: channel, logger: logger))
             var response: Response
             do {
-                response = try await responder.respond(to: request, context: requestContext)
+                response = try await respond(head, body, channel)
             } catch {
                 logger.debug("unhandled error from the responder", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
                 response = Response(status: .internalServerError)
             }
             response.headers[.date] = HTTPDateCache.now
             do {
-                try await response.body.write(ChannelResponseWriter(channel: channel, sink: sink, head: response.head, contentLength: response.body.contentLength))
+                try await response.body.write(ChannelResponseWriter(channel: channel, handler: handler, head: response.head, contentLength: response.body.contentLength))
             } catch {
                 logger.trace("response not completely written", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
             }

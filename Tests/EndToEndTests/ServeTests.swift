@@ -36,6 +36,36 @@ import TestSupport
         }
     }
 
+    /// The gateway's exact POST paths are answered without the router (the direct lane), a target with a query by
+    /// the router: both take the edge's steps — request id kept or made, errors in the path's shape, one access line.
+    @Test func directGatewayRoutesTakeTheEdgeStepsLikeRoutedOnes() async throws {
+        try await TestDatabase.withFresh { location in
+            let server = try await Deployment(database: location).start()
+            let body = #"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#
+            for target in ["/v1/chat/completions", "/v1/chat/completions?trace=1"] {
+                let refused = try await http.send(
+                    .POST, server.baseURL + target, headers: [("X-Request-Id", "lane-check_1"), ("Content-Type", "application/json")], body: body
+                )
+                #expect(refused.status == 401, "\(target)")
+                #expect(refused.headers.first(name: "x-request-id") == "lane-check_1", "\(target)")
+                #expect(try refused.openAIError()["type"] as? String == "authentication_error", "\(target)")
+                let made = try await http.send(.POST, server.baseURL + target, headers: [("X-Request-Id", "bad id <script>")], body: body)
+                let id = try #require(made.headers.first(name: "x-request-id"))
+                #expect(id != "bad id <script>" && !id.isEmpty)
+            }
+            let anthropic = try await http.send(.POST, "\(server.baseURL)/v1/messages", headers: [("X-Request-Id", "lane-check_2")], body: "{}")
+            #expect(anthropic.status == 401)
+            let error = try #require(try anthropic.json()["error"] as? [String: Any])
+            #expect(error["type"] as? String == "authentication_error")
+            #expect(try anthropic.json()["request_id"] as? String == "lane-check_2")
+            #expect(try await server.stop() == 0)
+            let access = server.logLines.filter { $0.contains("\"msg\":\"access\"") && $0.contains("\"status\":\"401\"") }
+            #expect(access.contains { $0.contains("\"path\":\"/v1/chat/completions\"") && $0.contains("\"request_id\":\"lane-check_1\"") })
+            #expect(access.contains { $0.contains("\"path\":\"/v1/messages\"") && $0.contains("\"method\":\"POST\"") })
+            #expect(access.count == 5, "one access line per request, either way in")
+        }
+    }
+
     @Test func readinessReportsAnUnreachableDatabase() async throws {
         // SQLite cannot become unreachable while open, so this runs where PostgreSQL is available.
         guard let pg = try TestEnvironment.postgresOrSkip() else { return }

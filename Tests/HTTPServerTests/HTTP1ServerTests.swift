@@ -247,7 +247,7 @@ final class TestRoutes: Sendable {
 
 enum TestServer {
     /// Starts an `HTTP1Server` on a free loopback port, runs `body`, and shuts the server down gracefully.
-    static func run(gatherLimit: Int = HTTP1Server<RouterResponder<BasicRequestContext>>.defaultGatherLimit, _ body: (Int, TestRoutes) async throws -> Void)
+    static func run(gatherLimit: Int = HTTP1Server.defaultGatherLimit, _ body: (Int, TestRoutes) async throws -> Void)
         async throws
     {
         var logger = Logger(label: "http1-server-test")

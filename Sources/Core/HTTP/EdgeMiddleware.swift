@@ -2,9 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The outermost middleware: assigns the request id, turns every error into a response in the path's API shape,
-/// stamps `X-Request-Id` on every response, and writes one structured access-log line.
+/// stamps `X-Request-Id` on every response, and writes one structured access-log line. The server's direct lane
+/// for the gateway's hottest routes, which builds neither Hummingbird's `Request` nor a context, goes through the
+/// same steps (`respond(to:path:channel:_:)`).
 public struct EdgeMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     private let logger: Logger
@@ -14,43 +17,64 @@ public struct EdgeMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        let requestId = Self.acceptedRequestId(request.headers.firstValue(.requestId)) ?? Identifier.make()
-        context.requestId = requestId
-        context.logger[metadataKey: "request_id"] = .string(requestId)
         let started = ContinuousClock.now
+        var context = context
+        context.requestId = Self.requestId(request.headers)
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
-            response = Self.errorResponse(error, path: request.uri.path, requestId: requestId, logger: context.logger)
+            response = errorResponse(error, path: request.uri.path, requestId: context.requestId)
         }
-        response.headers[.requestId] = requestId
-        logAccess(request, status: response.status, elapsed: started.duration(to: .now), context: context)
+        finish(&response, method: request.method, path: request.uri.path, requestId: context.requestId, started: started, remote: context.remoteAddress)
         return response
     }
 
-    @inline(never)  // keeps the error path's temporaries out of the async frame above
-    private static func errorResponse(_ error: any Error, path: String, requestId: String, logger: Logger) -> Response {
-        ErrorShape.forPath(path).response(for: apiError(from: error, logger: logger), requestId: requestId, path: path)
+    /// The same steps for a request answered without Hummingbird's `Request` and context: `route` gets the request id.
+    public func respond(
+        to head: HTTPRequest, path: String, channel: any Channel, _ route: (_ requestId: String) async throws -> Response
+    ) async -> Response {
+        let started = ContinuousClock.now
+        let requestId = Self.requestId(head.headerFields)
+        var response: Response
+        do {
+            response = try await route(requestId)
+        } catch {
+            response = errorResponse(error, path: path, requestId: requestId)
+        }
+        finish(&response, method: head.method, path: path, requestId: requestId, started: started, remote: channel.remoteAddress?.ipAddress)
+        return response
     }
 
-    /// Synchronous, so the log line's temporaries stay out of the async frame the connection keeps.
+    /// The client's id when it is acceptable, else a new one. It is not set on the request's logger: nothing on the
+    /// request path logs through it, and setting it copied the logger's storage on every request (session 17).
+    static func requestId(_ headers: HTTPFields) -> String {
+        acceptedRequestId(headers.firstValue(.requestId)) ?? Identifier.make()
+    }
+
+    @inline(never)  // keeps the error path's temporaries out of the async frame above
+    private func errorResponse(_ error: any Error, path: String, requestId: String) -> Response {
+        ErrorShape.forPath(path).response(for: Self.apiError(from: error, logger: logger, requestId: requestId), requestId: requestId, path: path)
+    }
+
+    /// Stamps the request id and writes the access line. Synchronous, so the log line's temporaries stay out of the
+    /// async frame the connection keeps; the path and the remote address are made only for a line written.
     @inline(never)
-    private func logAccess(_ request: Request, status: HTTPResponse.Status, elapsed: Duration, context: Context) {
+    private func finish(
+        _ response: inout Response, method: HTTPRequest.Method, path: @autoclosure () -> String, requestId: String, started: ContinuousClock.Instant,
+        remote: @autoclosure () -> String?
+    ) {
+        response.headers[.requestId] = requestId
         guard logger.logLevel <= .info else { return }
+        let elapsed = started.duration(to: .now)
         var metadata: Logger.Metadata = [
-            "method": .string(request.method.rawValue),
-            "path": .string(Self.loggablePath(request.uri.path)),
-            "status": .stringConvertible(status.code),
+            "method": .string(method.rawValue),
+            "path": .string(Self.loggablePath(path())),
+            "status": .stringConvertible(response.status.code),
             "duration_ms": .string(String(format: "%.2f", Double(elapsed.wholeMicroseconds) / 1000)),
-            "request_id": .string(context.requestId),
+            "request_id": .string(requestId),
         ]
-        if let remote = context.remoteAddress { metadata["remote"] = .string(remote) }
-        if let key = context.apiKey {
-            metadata["org_id"] = .string(key.orgId)
-            metadata["key_id"] = .string(key.keyId)
-        }
+        if let remote = remote() { metadata["remote"] = .string(remote) }
         logger.info("access", metadata: metadata)
     }
 
@@ -70,7 +94,7 @@ public struct EdgeMiddleware: RouterMiddleware {
         return parts.joined(separator: "/")
     }
 
-    static func apiError(from error: any Error, logger: Logger) -> APIError {
+    static func apiError(from error: any Error, logger: Logger, requestId: String) -> APIError {
         switch error {
         case let apiError as APIError:
             return apiError
@@ -96,7 +120,7 @@ public struct EdgeMiddleware: RouterMiddleware {
         default:
             break
         }
-        logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error))])
+        logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error)), "request_id": .string(requestId)])
         return .internalError
     }
 }

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// One attempt at one upstream, recorded into `UpstreamMetrics` as it goes: started, first byte, finished.
 /// Each step counts once, whichever path (answer, failure, stream end) reaches it first.
@@ -15,7 +15,11 @@ public final class UpstreamAttempt: Sendable {
     let target: UpstreamMetrics.Target
     let bucket: Int64
     private let started = ContinuousClock.now
-    private let steps = NIOLockedValueBox((firstByte: false, finished: false))
+    /// Steps taken (`firstByteStep`, `finishedStep`): an atomic stored in the object, where a lock box was a second
+    /// allocation per attempt.
+    private let steps = Atomic<UInt8>(0)
+    private static let firstByteStep: UInt8 = 1
+    private static let finishedStep: UInt8 = 2
 
     init(metrics: UpstreamMetrics, target: UpstreamMetrics.Target, bucket: Int64) {
         self.metrics = metrics
@@ -25,14 +29,19 @@ public final class UpstreamAttempt: Sendable {
 
     /// The response head arrived.
     public func firstByte() {
-        guard steps.withLockedValue({ steps in defer { steps.firstByte = true }; return !steps.firstByte }) else { return }
+        guard takeStep(Self.firstByteStep) else { return }
         metrics.add(target, bucket: bucket) { $0.recordFirstByte(milliseconds: Self.milliseconds(since: started)) }
     }
 
     public func finish(_ ending: Ending) {
-        guard steps.withLockedValue({ steps in defer { steps.finished = true }; return !steps.finished }) else { return }
+        guard takeStep(Self.finishedStep) else { return }
         let elapsed = Self.milliseconds(since: started)
         metrics.add(target, bucket: bucket) { $0.recordFinish(ending, milliseconds: elapsed) }
+    }
+
+    /// Whether this call took the step (each is taken once).
+    private func takeStep(_ step: UInt8) -> Bool {
+        steps.bitwiseOr(step, ordering: .relaxed).oldValue & step == 0
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Double {

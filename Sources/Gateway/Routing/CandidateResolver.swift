@@ -49,14 +49,17 @@ struct CandidateResolver: Sendable {
         if let allowed = identity.allowedModels, !Self.isAllowed(model, by: allowed) {
             throw APIError.forbidden("model '\(model)' is not allowed for this API key", code: "model_not_allowed")
         }
-        let reachable = registry.providers.filter { $0.isUsable && $0.isVisible(to: identity.orgId) && capability.supported(by: $0.kind) }
+        let providers = registry.providers
+        let reachable = { (provider: ProviderSettings) in
+            provider.isUsable && provider.isVisible(to: identity.orgId) && capability.supported(by: provider.kind)
+        }
         // A key's provider allow-list: a pin to another provider is refused; bare names only go to allowed ones.
-        if let slash = model.firstIndex(of: "/"), reachable.contains(where: { $0.slug == model[..<slash] }),
+        if let slash = model.firstIndex(of: "/"), providers.contains(where: { reachable($0) && $0.slug == model[..<slash] }),
             !identity.mayUse(providerSlug: String(model[..<slash]))
         {
             throw APIError.forbidden("provider '\(model[..<slash])' is not allowed for this API key", code: "provider_not_allowed")
         }
-        let visible = reachable.filter { identity.mayUse(providerSlug: $0.slug) }
+        let visible = providers.filter { reachable($0) && identity.mayUse(providerSlug: $0.slug) }
         if !Self.isPinned(model), let logical = registry.logicalModel(named: model, for: identity.orgId) {
             return try Self.candidates(of: logical, among: visible)
         }
