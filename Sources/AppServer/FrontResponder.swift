@@ -14,17 +14,22 @@ import NIOCore
 /// Hummingbird's `Request` parses the URI into strings and the context holds a logger and an endpoint-path box, and
 /// neither is made for a direct route (session 17).
 struct FrontResponder: Sendable {
-    let router: RouterResponder<AppRequestContext>
+    /// The router, with a `Request` and an `AppRequestContext` made for each request (`HTTP1Server.respond(with:)`).
+    let routed: HTTP1Responder
     let edge: EdgeMiddleware
     let direct: [String: GatewayRoutes.DirectRoute]
-    let logger: Logger
+
+    init(router: RouterResponder<AppRequestContext>, edge: EdgeMiddleware, direct: [String: GatewayRoutes.DirectRoute], logger: Logger) {
+        self.routed = HTTP1Server.respond(with: router, logger: logger)
+        self.edge = edge
+        self.direct = direct
+    }
 
     func respond(_ head: HTTPRequest, _ body: RequestBody, _ channel: any Channel) async throws -> Response {
         // The request target as received. A target with a query misses here and goes to the router, which answers
         // it the same way.
         guard head.method == .post, let path = head.path, let route = direct[path] else {
-            let context = AppRequestContext(source: .init(channel: channel, logger: logger))
-            return try await router.respond(to: Request(head: head, body: body), context: context)
+            return try await routed(head, body, channel)
         }
         return await edge.respond(to: head, path: path, channel: channel) { requestId in try await route(head, body, requestId) }
     }

@@ -50,7 +50,7 @@ public struct HTTP1Server: ServerChildChannel {
     }
 
     /// Answers with a Hummingbird responder: the request and its context as Hummingbird's own server makes them.
-    private static func respond<Responder: HTTPResponder>(with responder: Responder, logger: Logger) -> HTTP1Responder
+    public static func respond<Responder: HTTPResponder>(with responder: Responder, logger: Logger) -> HTTP1Responder
     where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         { head, body, channel in
             try await responder.respond(to: Request(head: head, body: body), context: Responder.Context(source: .init(channel: channel, logger: logger)))

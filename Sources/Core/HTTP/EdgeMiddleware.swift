@@ -17,22 +17,24 @@ public struct EdgeMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let started = ContinuousClock.now
-        var context = context
-        context.requestId = Self.requestId(request.headers)
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            response = errorResponse(error, path: request.uri.path, requestId: context.requestId)
+        await guarded(request.head, path: request.uri.path, remote: context.remoteAddress) { requestId in
+            var context = context
+            context.requestId = requestId
+            return try await next(request, context)
         }
-        finish(&response, method: request.method, path: request.uri.path, requestId: context.requestId, started: started, remote: context.remoteAddress)
-        return response
     }
 
     /// The same steps for a request answered without Hummingbird's `Request` and context: `route` gets the request id.
     public func respond(
         to head: HTTPRequest, path: String, channel: any Channel, _ route: (_ requestId: String) async throws -> Response
+    ) async -> Response {
+        await guarded(head, path: path, remote: channel.remoteAddress?.ipAddress, route)
+    }
+
+    /// The edge's steps around `route`, for both ways in. The path and the remote address are made only when an
+    /// error or a log line needs them.
+    private func guarded(
+        _ head: HTTPRequest, path: @autoclosure () -> String, remote: @autoclosure () -> String?, _ route: (_ requestId: String) async throws -> Response
     ) async -> Response {
         let started = ContinuousClock.now
         let requestId = Self.requestId(head.headerFields)
@@ -40,9 +42,9 @@ public struct EdgeMiddleware: RouterMiddleware {
         do {
             response = try await route(requestId)
         } catch {
-            response = errorResponse(error, path: path, requestId: requestId)
+            response = errorResponse(error, path: path(), requestId: requestId)
         }
-        finish(&response, method: head.method, path: path, requestId: requestId, started: started, remote: channel.remoteAddress?.ipAddress)
+        finish(&response, method: head.method, path: path(), requestId: requestId, started: started, remote: remote())
         return response
     }
 
